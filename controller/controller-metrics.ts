@@ -1,0 +1,66 @@
+/** The controller's Prometheus series, under MetalLB's names. */
+import type { Registry } from '../shared/metrics.ts';
+import type { Allocator } from './allocator.ts';
+import type { ConfigLoader } from './config-loader.ts';
+import type { Outcome } from './outcome.ts';
+
+export class ControllerMetrics {
+  private readonly addressesTotal;
+  private readonly addressesInUse;
+  private readonly updates;
+  private readonly updateErrors;
+  private readonly configLoaded;
+  private readonly configStale;
+
+  constructor(registry: Registry) {
+    this.addressesTotal = registry.gauge(
+      'metallb_allocator_addresses_total',
+      'Number of usable IP addresses, per pool',
+    );
+    this.addressesInUse = registry.gauge(
+      'metallb_allocator_addresses_in_use_total',
+      'Number of IP addresses in use, per pool',
+    );
+    this.updates = registry.counter(
+      'metallb_k8s_client_updates_total',
+      'Number of k8s object updates that have been processed.',
+    );
+    this.updateErrors = registry.counter(
+      'metallb_k8s_client_update_errors_total',
+      'Number of k8s object updates that failed for some reason.',
+    );
+    this.configLoaded = registry.gauge(
+      'metallb_k8s_client_config_loaded_bool',
+      '1 if the MetalLB configuration was successfully loaded at least once.',
+    );
+    this.configStale = registry.gauge(
+      'metallb_k8s_client_config_stale_bool',
+      '1 if running on a stale configuration, because the latest config failed to load.',
+    );
+    this.configLoaded.set({}, 0);
+    this.configStale.set({}, 0);
+  }
+
+  reconciled(outcome: Outcome, allocator: Allocator): void {
+    this.updates.inc();
+    if (outcome.kind === 'retry') this.updateErrors.inc();
+    this.pools(allocator);
+  }
+
+  configChanged(loader: ConfigLoader, allocator: Allocator): void {
+    this.configLoaded.set({}, loader.current ? 1 : 0);
+    this.configStale.set({}, loader.stale ? 1 : 0);
+    this.pools(allocator);
+  }
+
+  private pools(allocator: Allocator): void {
+    const usage = allocator.usage();
+    const names = new Set(usage.map((u) => u.pool));
+    for (const { pool, total, inUse } of usage) {
+      this.addressesTotal.set({ pool }, Number(total));
+      this.addressesInUse.set({ pool }, inUse);
+    }
+    this.addressesTotal.retain((labels) => names.has(labels['pool'] ?? ''));
+    this.addressesInUse.retain((labels) => names.has(labels['pool'] ?? ''));
+  }
+}
