@@ -11,7 +11,12 @@ export type Protocol = 'layer2' | 'bgp';
 /** RFC 1997 community (two 16-bit halves packed as one uint32) or RFC 8092 large community. */
 export type Community =
   | { readonly kind: 'standard'; readonly value: number }
-  | { readonly kind: 'large'; readonly globalAdmin: number; readonly localData1: number; readonly localData2: number };
+  | {
+      readonly kind: 'large';
+      readonly globalAdmin: number;
+      readonly localData1: number;
+      readonly localData2: number;
+    };
 
 export interface BgpAdvertisement {
   /** Prefix length announced for IPv4 addresses (default 32). */

@@ -29,7 +29,12 @@ export function parseIp(text: string): IpAddress {
   if (IPV4.test(trimmed)) {
     return { family: 4, value: new Address4(trimmed).bigInt() };
   }
-  if (trimmed.includes(':') && !trimmed.includes('/') && !trimmed.includes('%') && Address6.isValid(trimmed)) {
+  if (
+    trimmed.includes(':') &&
+    !trimmed.includes('/') &&
+    !trimmed.includes('%') &&
+    Address6.isValid(trimmed)
+  ) {
     const v6 = new Address6(trimmed);
     // An IPv4-mapped address is still an IPv6 address for pool purposes, as in MetalLB.
     return { family: 6, value: v6.bigInt() };

@@ -3,7 +3,15 @@
  * range (`192.168.1.251-192.168.1.253`), become an inclusive [first, last] pair of one family.
  */
 import { MetallbError } from '../errors.ts';
-import { FAMILY_BITS, claimedFamily, formatIp, maskIp, parseIp, type Family, type IpAddress } from './address.ts';
+import {
+  FAMILY_BITS,
+  claimedFamily,
+  formatIp,
+  maskIp,
+  parseIp,
+  type Family,
+  type IpAddress,
+} from './address.ts';
 
 export interface IpRange {
   readonly family: Family;
@@ -20,7 +28,10 @@ export function parseCidr(text: string): IpRange {
   const bits = FAMILY_BITS[address.family];
   const length = /^\d{1,3}$/.test(lengthText) ? Number(lengthText) : NaN;
   if (!(length >= 0 && length <= bits)) {
-    throw new MetallbError('IP_RANGE_INVALID', `invalid prefix length /${lengthText} for IPv${address.family}`);
+    throw new MetallbError(
+      'IP_RANGE_INVALID',
+      `invalid prefix length /${lengthText} for IPv${address.family}`,
+    );
   }
   const network = maskIp(address, length);
   const hostBits = BigInt(bits - length);
@@ -36,7 +47,10 @@ export function parseDashRange(text: string): IpRange {
     throw new MetallbError('IP_RANGE_INVALID', 'range mixes IPv4 and IPv6');
   }
   if (start.value > end.value) {
-    throw new MetallbError('IP_RANGE_INVALID', `range start ${formatIp(start)} is after end ${formatIp(end)}`);
+    throw new MetallbError(
+      'IP_RANGE_INVALID',
+      `range start ${formatIp(start)} is after end ${formatIp(end)}`,
+    );
   }
   return { family: start.family, first: start.value, last: end.value };
 }
@@ -67,7 +81,7 @@ export function rangeContains(range: IpRange, ip: IpAddress): boolean {
 export function coveringPrefixLength(range: IpRange): number {
   const bits = FAMILY_BITS[range.family];
   let length = bits;
-  while (length > 0 && (range.first >> BigInt(bits - length)) !== (range.last >> BigInt(bits - length))) {
+  while (length > 0 && range.first >> BigInt(bits - length) !== range.last >> BigInt(bits - length)) {
     length--;
   }
   return length;
