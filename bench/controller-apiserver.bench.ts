@@ -8,14 +8,17 @@
  *    Service assigned; addresses changed across the restart (must be 0).
  * Run: npm run bench -- controller
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, Watch, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, Watch, type V1Service } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../shared/k8s/client.ts';
 import { startApiServer } from '../test/harness/apiserver.ts';
 import { startController, type ControllerProcess } from '../test/harness/controller-process.ts';
 import { waitFor } from '../test/harness/wait.ts';
 
 const LATENCY_SERVICES = Number(process.env['BENCH_LATENCY_SERVICES'] ?? 1000);
 const RESTART_SERVICES = Number(process.env['BENCH_RESTART_SERVICES'] ?? 5000);
+const PACED_SERVICES = Number(process.env['BENCH_PACED_SERVICES'] ?? 200);
 const IN_FLIGHT = 8;
 
 const CONFIG = `address-pools:
@@ -31,6 +34,12 @@ const percentile = (values: number[], p: number): number => {
 };
 const ms = (value: number): string => `${value.toFixed(1)} ms`;
 
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 async function inBatches<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -43,15 +52,20 @@ async function inBatches<T>(items: T[], work: (item: T) => Promise<void>): Promi
 function serviceBody(ns: string, name: string): V1Service {
   return {
     metadata: { name, namespace: ns },
-    spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+    spec: {
+      type: 'LoadBalancer',
+      // 5,000 Services would exhaust the apiserver's 2,768 NodePorts; the controller needs none.
+      allocateLoadBalancerNodePorts: false,
+      selector: { app: name },
+      ports: [{ port: 80, targetPort: 8080 }],
+    },
   };
 }
 
 const api = await startApiServer();
 let controller: ControllerProcess | undefined;
 try {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(api.kubeconfigPath);
+  const kubeConfig = loadKubeConfig(api.kubeconfigPath);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: 'metallb-system' } } });
   await core.createNamespacedConfigMap({
@@ -63,63 +77,81 @@ try {
   ]);
   await waitFor(() => controller!.ready(), { description: 'controller ready', timeoutMs: 30_000 });
 
-  // --- 1. latency over LATENCY_SERVICES creations
-  await core.createNamespace({ body: { metadata: { name: 'latency' } } });
-  const sent = new Map<string, number>();
-  const seen = new Map<string, number>();
-  const assigned = new Map<string, number>();
-  const watch = await new Watch(kubeConfig).watch(
-    '/api/v1/namespaces/latency/services',
-    {},
-    (_phase: string, service: V1Service) => {
-      const name = service.metadata?.name ?? '';
-      if (!seen.has(name)) seen.set(name, now());
-      if (!assigned.has(name) && (service.status?.loadBalancer?.ingress?.length ?? 0) > 0)
-        assigned.set(name, now());
-    },
-    () => undefined,
-  );
-  const createLatency: number[] = [];
-  const names = Array.from({ length: LATENCY_SERVICES }, (_, i) => `svc-${i}`);
-  await inBatches(names, async (name) => {
-    const start = now();
-    sent.set(name, start);
-    await core.createNamespacedService({ namespace: 'latency', body: serviceBody('latency', name) });
-    createLatency.push(now() - start);
-  });
-  const lastCreate = now();
-  await waitFor(() => assigned.size === LATENCY_SERVICES, {
-    description: `all ${LATENCY_SERVICES} Services assigned`,
-    timeoutMs: 120_000,
-    intervalMs: 5,
-  });
-  watch.abort();
-  const toIp = names.map((n) => assigned.get(n)! - sent.get(n)!);
-  const toWatch = names.map((n) => seen.get(n)! - sent.get(n)!);
-  const overWatch = names.map((n) => assigned.get(n)! - seen.get(n)!);
-  const lastAssigned = Math.max(...assigned.values());
-  console.log(
-    `\n## Controller vs the real apiserver: ${LATENCY_SERVICES} Services, ${IN_FLIGHT} creates in flight`,
-  );
-  console.log('| measure | p50 | p99 |');
-  console.log('|---|---|---|');
-  console.log(
-    `| apiserver create latency (reference) | ${ms(percentile(createLatency, 50))} | ${ms(percentile(createLatency, 99))} |`,
-  );
-  console.log(
-    `| create request -> watch sees Service (reference) | ${ms(percentile(toWatch, 50))} | ${ms(percentile(toWatch, 99))} |`,
-  );
-  console.log(
-    `| create request -> EXTERNAL-IP in watch | ${ms(percentile(toIp, 50))} | ${ms(percentile(toIp, 99))} |`,
-  );
-  console.log(
-    `| controller's share: watch sees Service -> EXTERNAL-IP | ${ms(percentile(overWatch, 50))} | ${ms(percentile(overWatch, 99))} |`,
-  );
-  console.log(`last create -> last assignment: ${ms(lastAssigned - lastCreate)}`);
+  // --- 1. latency: a burst (IN_FLIGHT creates at a time) and a paced run (one every 50 ms)
+  const measure = async (ns: string, count: number, paced: boolean): Promise<void> => {
+    await core.createNamespace({ body: { metadata: { name: ns } } });
+    const sent = new Map<string, number>();
+    const seen = new Map<string, number>();
+    const assigned = new Map<string, number>();
+    const watch = await new Watch(kubeConfig).watch(
+      `/api/v1/namespaces/${ns}/services`,
+      {},
+      (_phase: string, service: V1Service) => {
+        const name = service.metadata?.name ?? '';
+        if (!seen.has(name)) seen.set(name, now());
+        if (!assigned.has(name) && (service.status?.loadBalancer?.ingress?.length ?? 0) > 0)
+          assigned.set(name, now());
+      },
+      () => undefined,
+    );
+    const createLatency: number[] = [];
+    const names = Array.from({ length: count }, (_, i) => `svc-${i}`);
+    const create = async (name: string): Promise<void> => {
+      const start = now();
+      sent.set(name, start);
+      await core.createNamespacedService({ namespace: ns, body: serviceBody(ns, name) });
+      createLatency.push(now() - start);
+    };
+    const cpuBefore = cpuSeconds(controller!.daemon.pid);
+    if (paced) {
+      for (const name of names) {
+        await create(name);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } else {
+      await inBatches(names, create);
+    }
+    const lastCreate = now();
+    await waitFor(() => assigned.size === count, {
+      description: `all ${count} Services assigned`,
+      timeoutMs: 120_000,
+      intervalMs: 5,
+    });
+    watch.abort();
+    const cpuPerService = ((cpuSeconds(controller!.daemon.pid) - cpuBefore) / count) * 1000;
+    const toIp = names.map((n) => assigned.get(n)! - sent.get(n)!);
+    const toWatch = names.map((n) => seen.get(n)! - sent.get(n)!);
+    const overWatch = names.map((n) => assigned.get(n)! - seen.get(n)!);
+    const lastAssigned = Math.max(...assigned.values());
+    const how = paced ? 'one create every 50 ms' : `${IN_FLIGHT} creates in flight`;
+    console.log(`\n## Controller vs the real apiserver: ${count} Services, ${how}`);
+    console.log('| measure | p50 | p99 |');
+    console.log('|---|---|---|');
+    console.log(
+      `| apiserver create latency (reference) | ${ms(percentile(createLatency, 50))} | ${ms(percentile(createLatency, 99))} |`,
+    );
+    console.log(
+      `| create request -> watch sees Service (reference) | ${ms(percentile(toWatch, 50))} | ${ms(percentile(toWatch, 99))} |`,
+    );
+    console.log(
+      `| create request -> EXTERNAL-IP in watch | ${ms(percentile(toIp, 50))} | ${ms(percentile(toIp, 99))} |`,
+    );
+    console.log(
+      `| controller's share: watch sees Service -> EXTERNAL-IP | ${ms(percentile(overWatch, 50))} | ${ms(percentile(overWatch, 99))} |`,
+    );
+    console.log(
+      `last create -> last assignment: ${ms(lastAssigned - lastCreate)}; controller CPU per Service: ${cpuPerService.toFixed(2)} ms`,
+    );
+  };
+  await measure('latency', LATENCY_SERVICES, false);
+  await measure('paced', PACED_SERVICES, true);
 
   // --- 2. restart with RESTART_SERVICES assigned
   await core.createNamespace({ body: { metadata: { name: 'restart' } } });
-  const restartNames = Array.from({ length: RESTART_SERVICES - LATENCY_SERVICES }, (_, i) => `r-${i}`);
+  const restartNames = Array.from(
+    { length: RESTART_SERVICES - LATENCY_SERVICES - PACED_SERVICES },
+    (_, i) => `r-${i}`,
+  );
   await inBatches(restartNames, async (name) => {
     await core.createNamespacedService({ namespace: 'restart', body: serviceBody('restart', name) });
   });

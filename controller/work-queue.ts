@@ -1,7 +1,10 @@
 /**
- * A serial work queue of keys. Serial on purpose: the allocator is a single shared state, and one
- * reconcile at a time makes "lowest free address" well defined. Keys are de-duplicated while
- * waiting, so a burst of updates to one Service costs one reconcile.
+ * A work queue of keys with a few workers, owning retries. Allocation stays well ordered although
+ * workers overlap: a reconcile makes its allocator decision synchronously before its first await,
+ * so decisions happen one at a time, in dequeue order; only the API writes that follow overlap.
+ * A key is never handled by two workers at once; one added while it runs goes again afterwards
+ * (it may have changed meanwhile). Keys are de-duplicated while waiting, so a burst of updates to
+ * one Service costs one reconcile.
  */
 import type { Outcome } from './outcome.ts';
 
@@ -13,6 +16,8 @@ export interface QueueTimers {
 export interface WorkQueueOptions {
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
+  /** How many keys may be in flight at once (default 1). */
+  readonly workers?: number;
   /** Called when the handler throws: a bug, reported and retried like a transient failure. */
   readonly onCrash: (key: string, error: unknown) => void;
   readonly timers?: QueueTimers;
@@ -20,16 +25,19 @@ export interface WorkQueueOptions {
 
 export class WorkQueue {
   private readonly waiting = new Set<string>();
+  private readonly active = new Set<string>();
   /** Keys whose last outcome was not ok: the ones reprocessAll revisits. */
   private readonly unsettled = new Set<string>();
   private readonly retries = new Map<string, { attempts: number; timer: unknown }>();
-  private draining: Promise<void> | undefined;
+  private readonly idleWaiters: (() => void)[] = [];
   private readonly timers: QueueTimers;
+  private readonly workers: number;
 
   constructor(
     private readonly handler: (key: string) => Promise<Outcome>,
     private readonly options: WorkQueueOptions,
   ) {
+    this.workers = options.workers ?? 1;
     this.timers = options.timers ?? {
       setTimeout: (fn, ms) => setTimeout(fn, ms),
       clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
@@ -38,12 +46,13 @@ export class WorkQueue {
 
   add(key: string): void {
     this.waiting.add(key);
-    this.draining ??= this.drain();
+    this.pump();
   }
 
   /** Resolves once nothing is waiting or running (scheduled retries may still be pending). */
-  async idle(): Promise<void> {
-    while (this.draining) await this.draining;
+  idle(): Promise<void> {
+    if (this.active.size === 0 && this.waiting.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   get unsettledKeys(): readonly string[] {
@@ -56,22 +65,30 @@ export class WorkQueue {
     this.waiting.clear();
   }
 
-  private async drain(): Promise<void> {
-    try {
-      for (let key = first(this.waiting); key !== undefined; key = first(this.waiting)) {
-        this.waiting.delete(key);
-        let outcome: Outcome;
-        try {
-          outcome = await this.handler(key);
-        } catch (error) {
-          this.options.onCrash(key, error);
-          outcome = { kind: 'retry', reason: 'reconcile crashed' };
-        }
-        this.settle(key, outcome);
-      }
-    } finally {
-      this.draining = undefined;
+  private pump(): void {
+    for (const key of this.waiting) {
+      if (this.active.size >= this.workers) return;
+      if (this.active.has(key)) continue;
+      this.waiting.delete(key);
+      this.active.add(key);
+      void this.run(key);
     }
+    if (this.active.size === 0 && this.waiting.size === 0) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  private async run(key: string): Promise<void> {
+    let outcome: Outcome;
+    try {
+      outcome = await this.handler(key);
+    } catch (error) {
+      this.options.onCrash(key, error);
+      outcome = { kind: 'retry', reason: 'reconcile crashed' };
+    }
+    this.active.delete(key);
+    this.settle(key, outcome);
+    this.pump();
   }
 
   private settle(key: string, outcome: Outcome): void {
@@ -89,7 +106,7 @@ export class WorkQueue {
         return;
       case 'reprocessAll':
         this.unsettled.delete(key);
-        for (const other of this.unsettled) this.add(other);
+        for (const other of this.unsettled) this.waiting.add(other);
         return;
       case 'retry': {
         this.unsettled.add(key);
@@ -102,8 +119,4 @@ export class WorkQueue {
       }
     }
   }
-}
-
-function first(set: ReadonlySet<string>): string | undefined {
-  return set.values().next().value;
 }

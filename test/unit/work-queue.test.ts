@@ -93,4 +93,31 @@ describe('work queue', () => {
     assert.deepEqual(crashes, ['boom']);
     assert.deepEqual(timers.delays, [100]);
   });
+
+  it('overlaps up to its worker count but never runs one key twice at once', async () => {
+    const running = new Set<string>();
+    let peak = 0;
+    const overlaps: string[] = [];
+    const release: (() => void)[] = [];
+    const queue = new WorkQueue(
+      async (key) => {
+        if (running.has(key)) overlaps.push(key);
+        running.add(key);
+        peak = Math.max(peak, running.size);
+        await new Promise<void>((resolve) => release.push(resolve));
+        running.delete(key);
+        return { kind: 'ok' };
+      },
+      { baseDelayMs: 1, maxDelayMs: 1, workers: 3, onCrash: () => undefined },
+    );
+    for (const key of ['a', 'b', 'c', 'd', 'a']) queue.add(key);
+    const idle = queue.idle();
+    while (release.length > 0 || running.size > 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+      release.shift()?.();
+    }
+    await idle;
+    assert.equal(peak, 3);
+    assert.deepEqual(overlaps, []);
+  });
 });
