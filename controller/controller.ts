@@ -14,7 +14,7 @@ import {
 import type { Logger } from '../shared/log.ts';
 import type { Registry } from '../shared/metrics.ts';
 import { apiErrorMessage, apiStatus } from '../shared/k8s/client.ts';
-import { createEventRecorder } from '../shared/k8s/events.ts';
+import { createEventRecorder, type EventRecorder } from '../shared/k8s/events.ts';
 import { ResilientWatch } from '../shared/k8s/watch.ts';
 import { Allocator } from './allocator.ts';
 import { ConfigLoader } from './config-loader.ts';
@@ -40,6 +40,7 @@ export class Controller {
   private readonly allocator = new Allocator();
   private readonly loader = new ConfigLoader(this.allocator);
   private readonly metrics: ControllerMetrics;
+  private readonly events: EventRecorder;
   private readonly queue: WorkQueue;
   private readonly services: ResilientWatch<V1Service>;
   private readonly configMaps: ResilientWatch<V1ConfigMap>;
@@ -51,7 +52,7 @@ export class Controller {
     const { kubeConfig, namespace, configMapName, log } = options;
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.metrics = new ControllerMetrics(options.registry);
-    const events = createEventRecorder(this.core, 'metallb-controller', log);
+    this.events = createEventRecorder(this.core, 'metallb-controller', log);
     const reconcile = createServiceReconciler({
       allocator: this.allocator,
       getService: (key) => {
@@ -59,7 +60,7 @@ export class Controller {
         return this.services.get(ns, name);
       },
       writeStatus: (service, ips) => this.writeStatus(service, ips),
-      events,
+      events: this.events,
       loadBalancerClass: options.loadBalancerClass,
     });
     this.queue = new WorkQueue(
@@ -96,7 +97,7 @@ export class Controller {
         log,
       },
       {
-        onChange: (configMap) => this.loadConfig(configMap, events),
+        onChange: (configMap) => this.loadConfig(configMap),
         onDelete: () =>
           log.warn('ConfigMap deleted; keeping the last good config', { configMap: configMapName }),
         onSynced: (items) => {
@@ -130,16 +131,21 @@ export class Controller {
     if (this.learned) this.queue.add(serviceKey(service));
   }
 
-  private loadConfig(configMap: V1ConfigMap, events: ReturnType<typeof createEventRecorder>): void {
+  private loadConfig(configMap: V1ConfigMap): void {
     const result = this.loader.load(configMap.data?.['config'] ?? '');
     const target = { kind: 'ConfigMap' as const, metadata: configMap.metadata };
     if (result.kind === 'unchanged') return;
     if (result.kind === 'refused') {
       this.options.log.error('config refused; keeping the last good config', { errors: result.errors });
-      events.record(target, 'Warning', 'InvalidConfig', result.errors.join('; '));
+      this.events.record(target, 'Warning', 'InvalidConfig', result.errors.join('; '));
     } else {
       this.options.log.info('config loaded', { pools: result.config.pools.map((p) => p.name) });
-      events.record(target, 'Normal', 'ConfigLoaded', `loaded ${result.config.pools.length} address pools`);
+      this.events.record(
+        target,
+        'Normal',
+        'ConfigLoaded',
+        `loaded ${result.config.pools.length} address pools`,
+      );
       if (this.learned) for (const service of this.services.list()) this.queue.add(serviceKey(service));
       else this.maybeLearn();
     }

@@ -90,7 +90,9 @@ export class ResilientWatch<T extends KubernetesObject> {
 
   private scheduleRestart(error: unknown): void {
     if (this.stopped) return;
-    const { minBackoffMs = 250, maxBackoffMs = 30_000 } = this.options;
+    // Capped at 5 s: after an outage the controller resumes within 5 s of the API returning, and a
+    // failed list every 5 s costs the apiserver nothing worth saving.
+    const { minBackoffMs = 250, maxBackoffMs = 5_000 } = this.options;
     const delay = Math.min(maxBackoffMs, minBackoffMs * 2 ** this.failures);
     this.failures++;
     this.options.log.warn('watch failed, restarting', {

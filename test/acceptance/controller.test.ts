@@ -378,21 +378,42 @@ describe('controller', { concurrency: false }, () => {
     await kubectl(['apply', '-f', '-'], configMap('config', SUITE_CONFIG));
   });
 
+  it('rides out an apiserver outage: its watches restart by themselves and it resumes', async () => {
+    const ns = await namespace('outage');
+    // The dual pool's IPv4 half still has 10.30.0.2 and .3 free at this point of the suite.
+    const dualPool = { 'metallb.universe.tf/address-pool': 'dual' };
+    await createService(ns, 'before', { annotations: dualPool });
+    await waitForIps(ns, 'before', ['10.30.0.2']);
+    await api().stopApiServerOnly();
+    // Long enough for the watches to fail and back off a few times.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.ok(controller.daemon.isRunning(), 'the controller must survive the outage');
+    await api().restartApiServer();
+    await createService(ns, 'after', { annotations: dualPool });
+    await waitForIps(ns, 'after', ['10.30.0.3']);
+    assert.deepEqual(await ips(ns, 'before'), ['10.30.0.2']);
+    const log = readFileSync(join(api().dir, 'controller.log'), 'utf8');
+    assert.match(log, /watch failed, restarting/, 'the outage should have been seen and survived');
+  });
+
   it('never moves or duplicates an address when restarted in the middle of a burst', async () => {
     const ns = await namespace('burst');
     const seen = new Map<string, string>();
     const moved: string[] = [];
     let watching = true;
     // Every status ever observed: an address, once published, must never change.
+    const observe = async (): Promise<void> => {
+      for (const service of (await core.listNamespacedService({ namespace: ns })).items) {
+        const name = service.metadata?.name ?? '';
+        const now = ingress(service).join(',');
+        const before = seen.get(name);
+        if (now && before && before !== now) moved.push(`${name}: ${before} -> ${now}`);
+        if (now) seen.set(name, now);
+      }
+    };
     const observer = (async () => {
       while (watching) {
-        for (const service of (await core.listNamespacedService({ namespace: ns })).items) {
-          const name = service.metadata?.name ?? '';
-          const now = ingress(service).join(',');
-          const before = seen.get(name);
-          if (now && before && before !== now) moved.push(`${name}: ${before} -> ${now}`);
-          if (now) seen.set(name, now);
-        }
+        await observe();
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
@@ -435,6 +456,7 @@ describe('controller', { concurrency: false }, () => {
       watching = false;
       await observer;
     }
+    await observe();
     assert.deepEqual(moved, [], 'addresses moved');
     assert.equal(seen.size, 61);
   });
