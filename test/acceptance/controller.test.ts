@@ -417,6 +417,11 @@ describe('controller', { concurrency: false }, () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
+    const memberlistKey = async (): Promise<string | undefined> =>
+      (await core.readNamespacedSecret({ name: 'memberlist', namespace: 'metallb-system' })).data?.[
+        'secretkey'
+      ];
+    const keyBefore = await memberlistKey();
     const pool = { 'metallb.universe.tf/address-pool': 'burst' };
     const names = Array.from({ length: 60 }, (_, i) => `svc-${String(i).padStart(2, '0')}`);
     for (const [index, name] of names.entries()) {
@@ -457,6 +462,7 @@ describe('controller', { concurrency: false }, () => {
       await observer;
     }
     await observe();
+    assert.equal(await memberlistKey(), keyBefore, 'a restart must never rotate the memberlist key');
     assert.deepEqual(moved, [], 'addresses moved');
     assert.equal(seen.size, 61);
   });
