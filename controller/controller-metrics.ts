@@ -1,7 +1,7 @@
 /** The controller's Prometheus series, under MetalLB's names. */
 import type { Registry } from '../shared/metrics.ts';
 import type { Allocator } from './allocator.ts';
-import type { ConfigLoader } from './config-loader.ts';
+import type { LastGoodConfig } from '../shared/config/last-good.ts';
 import type { Outcome } from './outcome.ts';
 
 export class ControllerMetrics {
@@ -47,7 +47,7 @@ export class ControllerMetrics {
     this.pools(allocator);
   }
 
-  configChanged(loader: ConfigLoader, allocator: Allocator): void {
+  configChanged(loader: LastGoodConfig, allocator: Allocator): void {
     this.configLoaded.set({}, loader.current ? 1 : 0);
     this.configStale.set({}, loader.stale ? 1 : 0);
     this.pools(allocator);

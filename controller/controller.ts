@@ -17,7 +17,7 @@ import { apiErrorMessage, apiStatus } from '../shared/k8s/client.ts';
 import { createEventRecorder, type EventRecorder } from '../shared/k8s/events.ts';
 import { ResilientWatch } from '../shared/k8s/watch.ts';
 import { Allocator } from './allocator.ts';
-import { ConfigLoader } from './config-loader.ts';
+import { LastGoodConfig } from '../shared/config/last-good.ts';
 import { learnAssignments } from './learn.ts';
 import { ensureMemberlistSecret } from './memberlist-secret.ts';
 import { createServiceReconciler } from './reconciler.ts';
@@ -38,7 +38,7 @@ export interface ControllerOptions {
 export class Controller {
   private readonly core: CoreV1Api;
   private readonly allocator = new Allocator();
-  private readonly loader = new ConfigLoader(this.allocator);
+  private readonly loader = new LastGoodConfig((config) => this.allocator.setPools(config.pools));
   private readonly metrics: ControllerMetrics;
   private readonly events: EventRecorder;
   private readonly queue: WorkQueue;

@@ -32,7 +32,10 @@ export interface ResilientWatchOptions<T extends KubernetesObject> {
 }
 
 export class ResilientWatch<T extends KubernetesObject> {
+  /** The last ListWatch whose list succeeded: what readers see, also while reconnecting. */
   private listWatch: ListWatch<T> | undefined;
+  /** The newest connection attempt. */
+  private latest: ListWatch<T> | undefined;
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -50,7 +53,7 @@ export class ResilientWatch<T extends KubernetesObject> {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
-    void this.listWatch?.stop();
+    void this.latest?.stop();
   }
 
   /** The cached objects (empty until the first list succeeded). */
@@ -65,27 +68,33 @@ export class ResilientWatch<T extends KubernetesObject> {
   private async connect(): Promise<void> {
     if (this.stopped) return;
     const { kubeConfig, path, list, fieldSelector } = this.options;
-    const previous = this.listWatch?.list() ?? [];
-    const listWatch = new ListWatch<T>(path, new Watch(kubeConfig), list, false, undefined, fieldSelector);
-    this.listWatch = listWatch;
+    const candidate = new ListWatch<T>(path, new Watch(kubeConfig), list, false, undefined, fieldSelector);
+    this.latest = candidate;
     let failed = false;
-    listWatch.on('add', (object) => this.handlers.onChange(object));
-    listWatch.on('update', (object) => this.handlers.onChange(object));
-    listWatch.on('delete', (object) => this.handlers.onDelete(object));
-    listWatch.on('error', (error: unknown) => {
+    // Events are held back until this connection is the cache readers see; its whole list is
+    // replayed then, which covers everything that happened before.
+    let live = false;
+    candidate.on('add', (object) => live && this.handlers.onChange(object));
+    candidate.on('update', (object) => live && this.handlers.onChange(object));
+    candidate.on('delete', (object) => live && this.handlers.onDelete(object));
+    candidate.on('error', (error: unknown) => {
       failed = true;
-      this.scheduleRestart(error);
+      // Only the newest attempt may trigger a restart; an older one's late errors are moot.
+      if (candidate === this.latest) this.scheduleRestart(error);
     });
-    await listWatch.start();
+    await candidate.start();
     if (failed || this.stopped) return;
     this.failures = 0;
-    // A fresh ListWatch knows nothing of the old cache: report objects that vanished meanwhile.
-    const current = new Set(listWatch.list().map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`));
-    for (const object of previous) {
-      if (!current.has(`${object.metadata?.namespace}/${object.metadata?.name}`))
-        this.handlers.onDelete(object);
+    // Until this list succeeded, readers kept the previous cache: an outage must never look like
+    // "everything was deleted". Now report what vanished meanwhile, then switch.
+    const current = new Set(candidate.list().map(objectKey));
+    for (const object of this.listWatch?.list() ?? []) {
+      if (!current.has(objectKey(object))) this.handlers.onDelete(object);
     }
-    this.handlers.onSynced?.(listWatch.list());
+    this.listWatch = candidate;
+    live = true;
+    for (const object of candidate.list()) this.handlers.onChange(object);
+    this.handlers.onSynced?.(candidate.list());
   }
 
   private scheduleRestart(error: unknown): void {
@@ -100,8 +109,12 @@ export class ResilientWatch<T extends KubernetesObject> {
       error: error instanceof Error ? error.message.split('\n')[0] : String(error),
       retryInMs: delay,
     });
-    void this.listWatch?.stop();
+    void this.latest?.stop();
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.connect(), delay);
   }
+}
+
+function objectKey(object: KubernetesObject): string {
+  return `${object.metadata?.namespace}/${object.metadata?.name}`;
 }

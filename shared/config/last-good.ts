@@ -1,25 +1,26 @@
 /**
- * Turns ConfigMap contents into allocator pools, keeping the last good config whenever the new
- * one is invalid or would take an address away from a Service. Pure: the controller turns the
- * result into Events and metrics.
+ * Keeps the last good config: a new ConfigMap text applies only if it parses and the owner's
+ * `accept` hook takes it (the controller refuses a config that would take an address in use).
+ * Otherwise the old config stays in force and the result says why, for Events and the stale
+ * metric. Pure: no I/O.
  */
-import { ConfigErrors } from '../shared/errors.ts';
-import { parseConfig } from '../shared/config/parse.ts';
-import type { Config } from '../shared/config/types.ts';
-import type { Allocator } from './allocator.ts';
+import { ConfigErrors } from '../errors.ts';
+import { parseConfig } from './parse.ts';
+import type { Config } from './types.ts';
 
 export type LoadResult =
   | { readonly kind: 'unchanged' }
   | { readonly kind: 'applied'; readonly config: Config }
   | { readonly kind: 'refused'; readonly errors: readonly string[] };
 
-export class ConfigLoader {
+export class LastGoodConfig {
   private text: string | undefined;
   private good: Config | undefined;
   /** True while the newest config text seen was refused and an older one is in force. */
   stale = false;
 
-  constructor(private readonly allocator: Allocator) {}
+  /** `accept` may throw ConfigErrors to refuse a config that parsed. */
+  constructor(private readonly accept: (config: Config) => void = () => undefined) {}
 
   get current(): Config | undefined {
     return this.good;
@@ -31,7 +32,7 @@ export class ConfigLoader {
     let config: Config;
     try {
       config = parseConfig(text);
-      this.allocator.setPools(config.pools);
+      this.accept(config);
     } catch (error) {
       if (!(error instanceof ConfigErrors)) throw error;
       this.stale = true;

@@ -1,0 +1,89 @@
+/**
+ * What the speakers should announce, as a pure function of what they know: the config's pools,
+ * the Services with their published addresses and endpoint placement, the Nodes, and which
+ * speakers are alive. Every speaker computes the same answer; each then acts on its own part.
+ */
+import type { AddressPool, Protocol } from '../shared/config/types.ts';
+import { formatIp, type IpAddress } from '../shared/ip/address.ts';
+import { rangeContains } from '../shared/ip/range.ts';
+import { electAnnouncer } from './layer2/election.ts';
+
+export const EXCLUDE_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+
+export interface NodeView {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Condition NetworkUnavailable=True: the node's network is not set up, it cannot serve. */
+  readonly networkUnavailable: boolean;
+}
+
+export interface ServiceView {
+  readonly key: string;
+  readonly ips: readonly IpAddress[];
+  readonly trafficPolicy: 'Cluster' | 'Local';
+  /** Nodes with at least one ready endpoint of this Service. */
+  readonly readyEndpointNodes: ReadonlySet<string>;
+  /** Any ready endpoint at all (some may have no node name). */
+  readonly hasReadyEndpoints: boolean;
+}
+
+export interface DesiredStateInput {
+  readonly pools: readonly AddressPool[];
+  readonly services: readonly ServiceView[];
+  readonly nodes: ReadonlyMap<string, NodeView>;
+  readonly alive: ReadonlySet<string>;
+}
+
+export interface Announcement {
+  readonly ip: IpAddress;
+  readonly ipText: string;
+  readonly pool: string;
+  readonly protocol: Protocol;
+  /** Services published on this address (more than one when shared), sorted. */
+  readonly services: readonly string[];
+  /** Layer 2: the one node that announces it, or undefined when none can. */
+  readonly announcer: string | undefined;
+}
+
+/** Nodes that may serve a Service: alive speakers on usable nodes, with endpoints where policy needs them. */
+function eligibleNodes(service: ServiceView, input: DesiredStateInput): Set<string> {
+  const eligible = new Set<string>();
+  if (!service.hasReadyEndpoints) return eligible;
+  for (const name of input.alive) {
+    const node = input.nodes.get(name);
+    if (!node || node.networkUnavailable || EXCLUDE_LABEL in node.labels) continue;
+    if (service.trafficPolicy === 'Local' && !service.readyEndpointNodes.has(name)) continue;
+    eligible.add(name);
+  }
+  return eligible;
+}
+
+export function desiredAnnouncements(input: DesiredStateInput): Announcement[] {
+  const byIp = new Map<string, { ip: IpAddress; services: ServiceView[] }>();
+  for (const service of input.services) {
+    for (const ip of service.ips) {
+      const text = formatIp(ip);
+      const entry = byIp.get(text) ?? { ip, services: [] };
+      entry.services.push(service);
+      byIp.set(text, entry);
+    }
+  }
+  const announcements: Announcement[] = [];
+  for (const [ipText, { ip, services }] of byIp) {
+    const pool = input.pools.find((p) => p.ranges.some((range) => rangeContains(range, ip)));
+    // An address outside every pool is not ours to announce (a stale status, another implementation).
+    if (!pool) continue;
+    // Sharers must reach the same backends (the controller enforces it), so a node able to serve
+    // any of them serves them all; taking the union keeps a shared address on exactly one node.
+    const eligible = new Set(services.flatMap((service) => [...eligibleNodes(service, input)]));
+    announcements.push({
+      ip,
+      ipText,
+      pool: pool.name,
+      protocol: pool.protocol,
+      services: services.map((s) => s.key).sort(),
+      announcer: pool.protocol === 'layer2' ? electAnnouncer(ipText, eligible) : undefined,
+    });
+  }
+  return announcements.sort((a, b) => (a.ipText < b.ipText ? -1 : 1));
+}

@@ -1,0 +1,120 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  EXCLUDE_LABEL,
+  desiredAnnouncements,
+  type DesiredStateInput,
+  type NodeView,
+  type ServiceView,
+} from '../../speaker/desired-state.ts';
+import { announcerOrder } from '../../speaker/layer2/election.ts';
+import type { AddressPool } from '../../shared/config/types.ts';
+import { parseIp } from '../../shared/ip/address.ts';
+import { parsePoolAddresses } from '../../shared/ip/range.ts';
+
+const pool = (name: string, protocol: 'layer2' | 'bgp', cidr: string): AddressPool => ({
+  name,
+  protocol,
+  ranges: [parsePoolAddresses(cidr)],
+  autoAssign: true,
+  avoidBuggyIps: false,
+  bgpAdvertisements: [],
+});
+
+const node = (name: string, extra: Partial<NodeView> = {}): [string, NodeView] => [
+  name,
+  { name, labels: {}, networkUnavailable: false, ...extra },
+];
+
+const service = (key: string, ip: string, extra: Partial<ServiceView> = {}): ServiceView => ({
+  key,
+  ips: [parseIp(ip)],
+  trafficPolicy: 'Cluster',
+  readyEndpointNodes: new Set(['n1']),
+  hasReadyEndpoints: true,
+  ...extra,
+});
+
+function input(services: ServiceView[], extra: Partial<DesiredStateInput> = {}): DesiredStateInput {
+  return {
+    pools: [pool('l2', 'layer2', '10.0.0.0/24'), pool('b', 'bgp', '10.9.0.0/24')],
+    services,
+    nodes: new Map([node('n1'), node('n2'), node('n3')]),
+    alive: new Set(['n1', 'n2', 'n3']),
+    ...extra,
+  };
+}
+
+const announcerOf = (i: DesiredStateInput, ip: string) =>
+  desiredAnnouncements(i).find((a) => a.ipText === ip)?.announcer;
+
+describe('desired state (layer 2)', () => {
+  it('elects the announcer of each address among alive nodes', () => {
+    const i = input([service('ns/a', '10.0.0.1')]);
+    assert.equal(announcerOf(i, '10.0.0.1'), announcerOrder('10.0.0.1', ['n1', 'n2', 'n3'])[0]);
+  });
+
+  const cases: [string, Partial<DesiredStateInput>, Partial<ServiceView>, string[]][] = [
+    ['a dead node is skipped', { alive: new Set(['n1', 'n3']) }, {}, ['n1', 'n3']],
+    [
+      'an excluded node is skipped',
+      { nodes: new Map([node('n1'), node('n2', { labels: { [EXCLUDE_LABEL]: '' } }), node('n3')]) },
+      {},
+      ['n1', 'n3'],
+    ],
+    [
+      'a NetworkUnavailable node is skipped',
+      { nodes: new Map([node('n1', { networkUnavailable: true }), node('n2'), node('n3')]) },
+      {},
+      ['n2', 'n3'],
+    ],
+    [
+      'Local policy needs a local ready endpoint',
+      {},
+      { trafficPolicy: 'Local', readyEndpointNodes: new Set(['n2', 'n3']) },
+      ['n2', 'n3'],
+    ],
+    [
+      'a node unknown to the API is skipped',
+      { alive: new Set(['n1', 'n2', 'n3', 'ghost']) },
+      {},
+      ['n1', 'n2', 'n3'],
+    ],
+  ];
+  for (const [name, extra, serviceExtra, eligible] of cases) {
+    it(name, () => {
+      const i = input([service('ns/a', '10.0.0.7', serviceExtra)], extra);
+      assert.equal(announcerOf(i, '10.0.0.7'), announcerOrder('10.0.0.7', eligible)[0]);
+    });
+  }
+
+  it('announces nothing for a Service without ready endpoints', () => {
+    const i = input([
+      service('ns/a', '10.0.0.1', { hasReadyEndpoints: false, readyEndpointNodes: new Set() }),
+    ]);
+    assert.equal(announcerOf(i, '10.0.0.1'), undefined);
+  });
+
+  it('puts a shared address on one node, listing both Services', () => {
+    const i = input([service('ns/b', '10.0.0.5'), service('ns/a', '10.0.0.5')]);
+    const [announcement] = desiredAnnouncements(i);
+    assert.deepEqual(announcement?.services, ['ns/a', 'ns/b']);
+    assert.equal(desiredAnnouncements(i).length, 1);
+  });
+
+  it('leaves BGP pools to BGP and ignores addresses outside every pool', () => {
+    const i = input([service('ns/a', '10.9.0.1'), service('ns/b', '172.16.0.1')]);
+    const all = desiredAnnouncements(i);
+    assert.deepEqual(
+      all.map((a) => [a.ipText, a.protocol, a.announcer]),
+      [['10.9.0.1', 'bgp', undefined]],
+    );
+  });
+
+  it('gives every speaker the same answer', () => {
+    const services = Array.from({ length: 30 }, (_, n) => service(`ns/s${n}`, `10.0.0.${n + 10}`));
+    const a = desiredAnnouncements(input(services));
+    const b = desiredAnnouncements(input([...services].reverse(), { alive: new Set(['n3', 'n2', 'n1']) }));
+    assert.deepEqual(a, b);
+  });
+});
