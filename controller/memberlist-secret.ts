@@ -27,7 +27,9 @@ export async function ensureMemberlistSecret(
       body: {
         metadata: { name, namespace },
         type: 'Opaque',
-        data: { [MEMBERLIST_KEY]: randomBytes(32).toString('base64') },
+        // The value is text (base64 of 48 random bytes), as MetalLB's `openssl rand -base64`: the
+        // speaker receives it through an environment variable, where raw bytes could hold a NUL.
+        stringData: { [MEMBERLIST_KEY]: randomBytes(48).toString('base64') },
       },
     });
     return true;

@@ -57,7 +57,8 @@ export interface ApiServer {
   /** PIDs of the children running right now (etcd, kube-apiserver). */
   pids(): number[];
   /** Writes a kubeconfig that authenticates as `user` with `token` (e.g. a ServiceAccount token). */
-  writeKubeconfig(path: string, token: string, user: string): void;
+  /** `server` overrides the URL, for clients that reach the apiserver through a relay. */
+  writeKubeconfig(path: string, token: string, user: string, server?: string): void;
   /**
    * Runs kubectl as the admin, or with another `kubeconfig` (see writeKubeconfig). `input` is its stdin
    * (for `apply -f -`). Resolves with the exit code rather than throwing when kubectl fails.
@@ -166,12 +167,12 @@ class LocalApiServer implements ApiServer {
     return [this.#etcd, this.#apiServer].flatMap((daemon) => (daemon?.isRunning() ? [daemon.pid] : []));
   }
 
-  writeKubeconfig(path: string, token: string, user: string): void {
+  writeKubeconfig(path: string, token: string, user: string, server = this.url): void {
     // kubeconfig is YAML, and JSON is YAML.
     const config = {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: CLUSTER_NAME, cluster: { server: this.url, 'certificate-authority': this.caFile } }],
+      clusters: [{ name: CLUSTER_NAME, cluster: { server, 'certificate-authority': this.caFile } }],
       users: [{ name: user, user: { token } }],
       contexts: [{ name: user, context: { cluster: CLUSTER_NAME, user } }],
       'current-context': user,

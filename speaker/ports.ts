@@ -1,0 +1,18 @@
+/**
+ * What the speaker needs from its collaborators, as interfaces: main wires the real membership
+ * and announcer, tests can wire fakes.
+ */
+import type { IpAddress } from '../shared/ip/address.ts';
+
+export interface MembershipPort {
+  setKnownMembers(members: readonly { readonly name: string; readonly address: string }[]): void;
+  aliveMembers(): ReadonlySet<string>;
+  onChange(listener: (alive: ReadonlySet<string>) => void): void;
+  /** Resolves once every known member was probed once: before that "alive" is not yet known. */
+  initialSyncDone(): Promise<void>;
+}
+
+/** The layer-2 sink: told the whole set of addresses this node owns, it works out the difference. */
+export interface Layer2Port {
+  setOwned(ips: readonly IpAddress[]): void;
+}
