@@ -112,6 +112,19 @@ build_kube_apiserver() {
   summary+=("built kube-apiserver $version in $((SECONDS - started))s")
 }
 
+build_native_addon() {
+  # The AF_PACKET addon the layer-2 speaker sends and receives frames with; node-gyp comes from
+  # node_modules and Node's headers from /usr (package.json's build:native), so nothing is downloaded.
+  local addon=native/build/Release/packet_socket.node
+  if [ -f "$addon" ] && ! [ native/packet_socket.cc -nt "$addon" ] && ! [ native/binding.gyp -nt "$addon" ]; then
+    summary+=('native addon up to date')
+    return
+  fi
+  log 'building the native addon (npm run build:native)'
+  npm run --silent build:native -- --loglevel=warn </dev/null || die 'building the native addon failed (output above)'
+  summary+=('built the native addon')
+}
+
 check_kubectl() {
   # The test harness drives the apiserver with kubectl; it comes with the machine, not from Debian.
   [ -x "$KUBECTL" ] || die "kubectl is missing at $KUBECTL"
@@ -119,6 +132,7 @@ check_kubectl() {
 
 install_apt_packages
 install_node_modules
+build_native_addon
 build_kube_apiserver
 check_kubectl
 

@@ -26,7 +26,41 @@ export type ErrorCode =
   | 'ALLOC_BAD_REQUEST'
   | 'ALLOC_BUGGY_IP'
   // Service annotations and spec
-  | 'SERVICE_INVALID';
+  | 'SERVICE_INVALID'
+  // Frames (layer-2 wire codecs): decoding never fails any other way, whatever the bytes
+  | 'FRAME_TRUNCATED'
+  | 'FRAME_NOT_ETHERNET_II'
+  | 'FRAME_VLAN_TAGGED'
+  | 'FRAME_NOT_ARP'
+  | 'FRAME_NOT_IPV6'
+  | 'FRAME_INVALID_FIELD'
+  | 'MAC_INVALID'
+  | 'ARP_UNSUPPORTED'
+  | 'ARP_BAD_OPERATION'
+  | 'NDP_NOT_ICMPV6'
+  | 'NDP_WRONG_TYPE'
+  | 'NDP_BAD_HOP_LIMIT'
+  | 'NDP_BAD_CODE'
+  | 'NDP_BAD_LENGTH'
+  | 'NDP_BAD_CHECKSUM'
+  | 'NDP_BAD_TARGET'
+  | 'NDP_BAD_OPTION'
+  | 'NDP_BAD_SOURCE'
+  | 'NDP_BAD_DAD'
+  | 'NDP_BAD_FLAGS'
+  // Packet sockets (native AF_PACKET addon)
+  | 'PACKET_SOCKET_ADDON_MISSING'
+  | 'PACKET_SOCKET_SYSCALL'
+  | 'PACKET_SOCKET_CLOSED'
+  | 'PACKET_SOCKET_ARGUMENT'
+  // Membership (speaker/membership): packet decoding and configuration
+  | 'MEMBERSHIP_TRUNCATED'
+  | 'MEMBERSHIP_VERSION'
+  | 'MEMBERSHIP_UNKNOWN_TYPE'
+  | 'MEMBERSHIP_INVALID_FIELD'
+  | 'MEMBERSHIP_TRAILING_BYTES'
+  | 'MEMBERSHIP_TOO_LARGE'
+  | 'MEMBERSHIP_CONFIG';
 
 export class MetallbError extends Error {
   readonly code: ErrorCode;
