@@ -4,7 +4,7 @@
  * bridge (the master carries the traffic; answering on a member would leak the wrong MAC).
  * Users with several NICs pin announcements to named ones (MetalLB issues 165, 277, 1299).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /** The fields of `ip -j link show` we read. */
@@ -51,16 +51,21 @@ export async function readLinks(): Promise<LinkInfo[]> {
   return JSON.parse(stdout) as LinkInfo[];
 }
 
-/** Polls the links and reports the announceable set whenever it changes (and once at start). */
+/**
+ * Reports the announceable set at start and whenever it changes. One long-lived `ip monitor link`
+ * says when something changed, and only then are the links read again: spawning a process from a
+ * large Node process blocks its event loop for milliseconds, which periodic polling would inflict on
+ * ARP answers at line rate.
+ */
 export function watchInterfaces(
   only: readonly string[] | undefined,
-  intervalMs: number,
   onChange: (interfaces: AnnounceInterface[]) => void,
   onError: (error: unknown) => void,
 ): () => void {
   let last = '';
   let stopped = false;
-  const poll = async (): Promise<void> => {
+  let pending: NodeJS.Timeout | undefined;
+  const read = async (): Promise<void> => {
     try {
       const interfaces = announceableInterfaces(await readLinks(), only);
       const fingerprint = JSON.stringify(interfaces);
@@ -72,10 +77,17 @@ export function watchInterfaces(
       onError(error);
     }
   };
-  void poll();
-  const timer = setInterval(() => void poll(), intervalMs);
+  const monitor = spawn('ip', ['monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  monitor.on('error', onError);
+  monitor.stdout.on('data', () => {
+    // A change comes as several lines; read once they have settled.
+    clearTimeout(pending);
+    pending = setTimeout(() => void read(), 50);
+  });
+  void read();
   return () => {
     stopped = true;
-    clearInterval(timer);
+    clearTimeout(pending);
+    monitor.kill();
   };
 }

@@ -1,0 +1,327 @@
+/**
+ * The layer-2 lab as one fixture: a real etcd + kube-apiserver, our manifests, the controller (as
+ * its ServiceAccount), three node namespaces each running a real speaker as its own Node (through
+ * an apiserver relay), and a client namespace on the same bridge. Used by the acceptance tests,
+ * the benchmarks and the lab command, with helpers that look at the network the way a client does.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../shared/k8s/client.ts';
+import { startApiServer, type ApiServer } from '../harness/apiserver.ts';
+import { startController, type ControllerProcess } from '../harness/controller-process.ts';
+import { startSpeaker, type SpeakerProcess } from '../harness/speaker-process.ts';
+import { waitFor } from '../harness/wait.ts';
+import { startApiRelay, type ApiRelay } from './api-relay.ts';
+import { createLabNetwork, type LabHost, type LabNetwork } from './netns.ts';
+
+const REPO = join(import.meta.dirname, '..', '..');
+
+export const LAB_CONFIG = `address-pools:
+- name: lab
+  protocol: layer2
+  addresses:
+  - 10.99.0.200-10.99.0.250
+  - fd00:99::200-fd00:99::250
+`;
+
+export interface ServiceSpec {
+  readonly ip?: string;
+  readonly endpointNodes?: string[];
+  readonly trafficPolicy?: 'Cluster' | 'Local';
+  readonly annotations?: Record<string, string>;
+  readonly port?: number;
+  readonly dualStack?: boolean;
+  readonly namespace?: string;
+}
+
+export interface Layer2LabOptions {
+  readonly config?: string;
+  /** Extra speaker flags, e.g. shorter membership timings. */
+  readonly speakerArgs?: readonly string[];
+  /** An apiserver already running (test files own theirs through useApiServer). */
+  readonly api?: ApiServer;
+}
+
+export class Layer2Lab {
+  readonly speakers = new Map<string, SpeakerProcess>();
+  private relay: ApiRelay | undefined;
+  private controllerProcess: ControllerProcess | undefined;
+  private speakerKubeconfig = '';
+  private memberlistKey = '';
+  private readonly ownsApi: boolean;
+
+  private constructor(
+    readonly api: ApiServer,
+    readonly network: LabNetwork,
+    readonly core: CoreV1Api,
+    readonly discovery: DiscoveryV1Api,
+    private readonly options: Layer2LabOptions,
+  ) {
+    this.ownsApi = options.api === undefined;
+  }
+
+  static async start(options: Layer2LabOptions = {}): Promise<Layer2Lab> {
+    const api = options.api ?? (await startApiServer());
+    let network: LabNetwork | undefined;
+    try {
+      network = createLabNetwork(3);
+      const kubeConfig = loadKubeConfig(api.kubeconfigPath);
+      const lab = new Layer2Lab(
+        api,
+        network,
+        kubeConfig.makeApiClient(CoreV1Api),
+        kubeConfig.makeApiClient(DiscoveryV1Api),
+        options,
+      );
+      try {
+        await lab.install();
+      } catch (error) {
+        await lab.stop();
+        throw error;
+      }
+      return lab;
+    } catch (error) {
+      network?.teardown();
+      if (!options.api) await api.stop();
+      throw error;
+    }
+  }
+
+  get nodes(): readonly LabHost[] {
+    return this.network.nodes;
+  }
+
+  get controller(): ControllerProcess {
+    return this.controllerProcess!;
+  }
+
+  async kubectl(args: string[], input?: string): Promise<string> {
+    const result = await this.api.kubectl(args, input === undefined ? {} : { input });
+    assert.equal(result.code, 0, `kubectl ${args.join(' ')} failed: ${result.stderr}`);
+    return result.stdout;
+  }
+
+  nodeByName(name: string): LabHost {
+    const node = this.network.nodes.find((n) => n.name === name);
+    if (!node) throw new Error(`no lab node ${name}`);
+    return node;
+  }
+
+  nodeByMac(mac: string): string | undefined {
+    return this.network.nodes.find((n) => n.mac === mac.toLowerCase())?.name;
+  }
+
+  /** Nodes whose speaker process is running. */
+  alive(): string[] {
+    return this.network.nodes.map((n) => n.name).filter((n) => this.speakers.get(n)?.daemon.isRunning());
+  }
+
+  async startNodeSpeaker(name: string): Promise<SpeakerProcess> {
+    const speaker = await startSpeaker(
+      this.nodeByName(name),
+      this.speakerKubeconfig,
+      this.memberlistKey,
+      join(this.api.dir, `speaker-${name}-${Date.now()}.log`),
+      this.options.speakerArgs ?? [],
+    );
+    this.speakers.set(name, speaker);
+    await waitFor(() => speaker.ready(), { description: `speaker ${name} ready`, timeoutMs: 20_000 });
+    return speaker;
+  }
+
+  /** A LoadBalancer Service plus the EndpointSlice the endpoint-slice controller would write. */
+  async createService(name: string, spec: ServiceSpec = {}): Promise<string[]> {
+    const namespace = spec.namespace ?? 'default';
+    const annotations = {
+      ...spec.annotations,
+      ...(spec.ip ? { 'metallb.universe.tf/loadBalancerIPs': spec.ip } : {}),
+    };
+    await this.core.createNamespacedService({
+      namespace,
+      body: {
+        metadata: { name, annotations },
+        spec: {
+          type: 'LoadBalancer',
+          selector: { app: name },
+          externalTrafficPolicy: spec.trafficPolicy ?? 'Cluster',
+          ports: [{ port: spec.port ?? 80, targetPort: 8080 }],
+          ...(spec.dualStack ? { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] } : {}),
+        },
+      },
+    });
+    await this.setEndpoints(name, spec.endpointNodes ?? ['node1'], namespace);
+    return waitFor(
+      async () => {
+        const service = await this.core.readNamespacedService({ name, namespace });
+        const ips = (service.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '');
+        return ips.length > 0 ? ips : undefined;
+      },
+      { description: `${name} to get an address` },
+    );
+  }
+
+  async setEndpoints(service: string, nodes: string[], namespace = 'default'): Promise<void> {
+    const name = `${service}-slice`;
+    const body = {
+      metadata: { name, labels: { 'kubernetes.io/service-name': service } },
+      addressType: 'IPv4',
+      ports: [{ port: 8080, protocol: 'TCP' }],
+      endpoints: nodes.map((nodeName, i) => ({
+        addresses: [`10.244.${i + 1}.10`],
+        nodeName,
+        conditions: { ready: true },
+      })),
+    };
+    try {
+      await this.discovery.replaceNamespacedEndpointSlice({ name, namespace, body });
+    } catch {
+      await this.discovery.createNamespacedEndpointSlice({ namespace, body });
+    }
+  }
+
+  /** Who answers ARP for `ip` as seen by the client: the node of every reply's MAC. */
+  arpAnswerers(ip: string, count = 3): string[] {
+    let output = '';
+    try {
+      output = this.network.exec(this.network.client.ns, 'arping', [
+        '-c',
+        String(count),
+        '-w',
+        '3',
+        '-I',
+        'eth0',
+        ip,
+      ]);
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout ?? '');
+    }
+    return [...output.matchAll(/bytes from ([0-9a-f:]{17}) \(/g)].map((m) => this.nodeByMac(m[1]!) ?? m[1]!);
+  }
+
+  /** The node whose MAC the client's neighbour table holds for `ip`. */
+  clientNeighbour(ip: string): string | undefined {
+    const entries = JSON.parse(
+      this.network.exec(this.network.client.ns, 'ip', ['-j', 'neigh', 'show', ip]),
+    ) as {
+      lladdr?: string;
+    }[];
+    const mac = entries[0]?.lladdr;
+    return mac ? this.nodeByMac(mac) : undefined;
+  }
+
+  /** Makes the client resolve `ip` (a ping triggers ARP/NDP; nobody answers the echo itself). */
+  resolveFromClient(ip: string): void {
+    try {
+      this.network.exec(this.network.client.ns, 'ping', ['-c', '1', '-W', '1', ip]);
+    } catch {
+      // No echo reply is expected: only the neighbour resolution matters.
+    }
+  }
+
+  /** Captures ARP and ICMPv6 on the client while `action` runs and `ms` after; tcpdump's lines. */
+  async capture(ms: number, action: () => Promise<void> | void): Promise<string[]> {
+    const tcpdump = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        this.network.client.ns,
+        'tcpdump',
+        '-i',
+        'eth0',
+        '-nn',
+        '-e',
+        '-l',
+        '-tt',
+        'arp or icmp6',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    tcpdump.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await new Promise<void>((resolve) => tcpdump.stderr.once('data', () => resolve()));
+    try {
+      await action();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    } finally {
+      tcpdump.kill('SIGTERM');
+      await new Promise((resolve) => tcpdump.once('exit', resolve));
+    }
+    return out.split('\n').filter(Boolean);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.speakers.values()].map((s) => s.daemon.stop(2000)));
+    await this.controllerProcess?.daemon.stop();
+    await this.relay?.stop();
+    this.network.teardown();
+    if (this.ownsApi) await this.api.stop();
+  }
+
+  private async install(): Promise<void> {
+    await this.kubectl([
+      'apply',
+      '--server-side',
+      '--field-manager=lab',
+      '-f',
+      join(REPO, 'manifests/namespace.yaml'),
+    ]);
+    await this.kubectl([
+      'apply',
+      '--server-side',
+      '--field-manager=lab',
+      '-f',
+      join(REPO, 'manifests/metallb.yaml'),
+    ]);
+    await this.kubectl([
+      'create',
+      'configmap',
+      'config',
+      '-n',
+      'metallb-system',
+      `--from-literal=config=${this.options.config ?? LAB_CONFIG}`,
+    ]);
+    for (const node of this.network.nodes) {
+      await this.core.createNode({
+        body: {
+          metadata: { name: node.name, labels: { 'kubernetes.io/hostname': node.name } },
+          status: { addresses: [{ type: 'InternalIP', address: node.ipv4 }] },
+        },
+      });
+    }
+    const controllerToken = (
+      await this.kubectl(['create', 'token', 'controller', '-n', 'metallb-system'])
+    ).trim();
+    const controllerKubeconfig = join(this.api.dir, 'controller.kubeconfig');
+    this.api.writeKubeconfig(controllerKubeconfig, controllerToken, 'controller');
+    this.controllerProcess = await startController(
+      controllerKubeconfig,
+      join(this.api.dir, 'controller.log'),
+    );
+    // The key, as kubelet would hand it to the DaemonSet from the Secret the controller created.
+    this.memberlistKey = await waitFor(
+      async () => {
+        const secret = await this.core.readNamespacedSecret({
+          name: 'memberlist',
+          namespace: 'metallb-system',
+        });
+        const value = secret.data?.['secretkey'];
+        return value ? Buffer.from(value, 'base64').toString('utf8') : undefined;
+      },
+      { description: 'the memberlist Secret' },
+    );
+    this.relay = await startApiRelay(
+      this.api.url,
+      this.api.dir,
+      this.network.nodes.map((n) => n.ns),
+    );
+    const speakerToken = (
+      await this.kubectl(['create', 'token', 'speaker', '-n', 'metallb-system', '--duration=12h'])
+    ).trim();
+    this.speakerKubeconfig = join(this.api.dir, 'speaker.kubeconfig');
+    this.api.writeKubeconfig(this.speakerKubeconfig, speakerToken, 'speaker', this.relay.url);
+    await Promise.all(this.network.nodes.map((node) => this.startNodeSpeaker(node.name)));
+  }
+}
