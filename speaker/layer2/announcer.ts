@@ -140,9 +140,12 @@ export class Announcer implements Layer2Port {
       if (ip.family === 6) this.forEachLink((link) => link.ndp.addMulticast(solicitedNodeMulticastMac(ip)));
       this.options.log.info('took address', { ip: text });
       const { io } = this.options;
-      owned.timers = (this.options.gratuitousScheduleMs ?? DEFAULT_GRATUITOUS_SCHEDULE_MS).map((delay) =>
-        io.setTimeout(() => this.announce(owned), delay),
-      );
+      const schedule = this.options.gratuitousScheduleMs ?? DEFAULT_GRATUITOUS_SCHEDULE_MS;
+      // The first burst goes out now, not a timer tick later: it is what moves the traffic.
+      if (schedule.includes(0)) this.announce(owned);
+      owned.timers = schedule
+        .filter((delay) => delay > 0)
+        .map((delay) => io.setTimeout(() => this.announce(owned), delay));
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { announcerOrder } from '../../speaker/layer2/election.ts';
 import { useApiServer } from '../harness/apiserver.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -46,6 +47,45 @@ describe('layer 2', { concurrency: false }, () => {
         ),
       1,
     );
+  });
+
+  it('counts requests, responses and gratuitous packets on the owner', async () => {
+    const [ip] = await lab.createService('counted', { ip: '10.99.0.235' });
+    const owner = announcerOrder(ip!, ALL)[0]!;
+    assert.deepEqual(lab.arpAnswerers(ip!, 3), [owner, owner, owner]);
+    const speaker = lab.speakers.get(owner)!;
+    const value = async (name: string) => (await speaker.metric(`${name}{ip="${ip}"}`)) ?? 0;
+    assert.ok((await value('metallb_layer2_requests_received')) >= 3);
+    assert.ok((await value('metallb_layer2_responses_sent')) >= 3);
+    assert.ok((await value('metallb_layer2_gratuitous_sent')) >= 2);
+    for (const other of ALL.filter((n) => n !== owner)) {
+      assert.equal(
+        await lab.speakers.get(other)!.metric(`metallb_layer2_responses_sent{ip="${ip}"}`),
+        undefined,
+      );
+    }
+  });
+
+  it('runs the speakers with only the permissions of their ServiceAccount', async () => {
+    const kubeconfig = join(lab.api.dir, 'speaker-host.kubeconfig');
+    lab.api.writeKubeconfig(kubeconfig, lab.speakerToken, 'speaker');
+    for (const forbidden of [
+      ['get', 'secrets', '-n', 'metallb-system'],
+      ['get', 'pods', '-A'],
+      ['get', 'configmap', 'kube-root-ca.crt', '-n', 'metallb-system'],
+      ['patch', 'svc', 'web', '--subresource=status', '--type=merge', '-p', '{"status":{}}'],
+    ]) {
+      const result = await lab.api.kubectl(forbidden, { kubeconfig });
+      assert.notEqual(result.code, 0, `kubectl ${forbidden.join(' ')} should be forbidden`);
+      assert.match(result.stderr, /forbidden/i);
+    }
+    for (const speaker of lab.speakers.values()) {
+      assert.doesNotMatch(
+        speaker.daemon.logTail(10_000),
+        /HTTP 403|forbidden/i,
+        `${speaker.host.name} hit a permission it lacks`,
+      );
+    }
   });
 
   it('answers Neighbor Solicitations for an IPv6 address from the elected node', async () => {

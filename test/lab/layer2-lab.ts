@@ -49,6 +49,8 @@ export class Layer2Lab {
   private relay: ApiRelay | undefined;
   private controllerProcess: ControllerProcess | undefined;
   private speakerKubeconfig = '';
+  /** The speakers' ServiceAccount token (their kubeconfig reaches the apiserver through the relay). */
+  speakerToken = '';
   private memberlistKey = '';
   private readonly ownsApi: boolean;
 
@@ -317,11 +319,11 @@ export class Layer2Lab {
       this.api.dir,
       this.network.nodes.map((n) => n.ns),
     );
-    const speakerToken = (
+    this.speakerToken = (
       await this.kubectl(['create', 'token', 'speaker', '-n', 'metallb-system', '--duration=12h'])
     ).trim();
     this.speakerKubeconfig = join(this.api.dir, 'speaker.kubeconfig');
-    this.api.writeKubeconfig(this.speakerKubeconfig, speakerToken, 'speaker', this.relay.url);
+    this.api.writeKubeconfig(this.speakerKubeconfig, this.speakerToken, 'speaker', this.relay.url);
     await Promise.all(this.network.nodes.map((node) => this.startNodeSpeaker(node.name)));
   }
 }
