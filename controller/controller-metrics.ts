@@ -1,4 +1,5 @@
 /** The controller's Prometheus series, under MetalLB's names. */
+import { ConfigMetrics } from '../shared/config-metrics.ts';
 import type { Registry } from '../shared/metrics.ts';
 import type { Allocator } from './allocator.ts';
 import type { LastGoodConfig } from '../shared/config/last-good.ts';
@@ -9,8 +10,7 @@ export class ControllerMetrics {
   private readonly addressesInUse;
   private readonly updates;
   private readonly updateErrors;
-  private readonly configLoaded;
-  private readonly configStale;
+  private readonly config: ConfigMetrics;
 
   constructor(registry: Registry) {
     this.addressesTotal = registry.gauge(
@@ -29,16 +29,7 @@ export class ControllerMetrics {
       'metallb_k8s_client_update_errors_total',
       'Number of k8s object updates that failed for some reason.',
     );
-    this.configLoaded = registry.gauge(
-      'metallb_k8s_client_config_loaded_bool',
-      '1 if the MetalLB configuration was successfully loaded at least once.',
-    );
-    this.configStale = registry.gauge(
-      'metallb_k8s_client_config_stale_bool',
-      '1 if running on a stale configuration, because the latest config failed to load.',
-    );
-    this.configLoaded.set({}, 0);
-    this.configStale.set({}, 0);
+    this.config = new ConfigMetrics(registry);
   }
 
   reconciled(outcome: Outcome, allocator: Allocator): void {
@@ -48,8 +39,7 @@ export class ControllerMetrics {
   }
 
   configChanged(loader: LastGoodConfig, allocator: Allocator): void {
-    this.configLoaded.set({}, loader.current ? 1 : 0);
-    this.configStale.set({}, loader.stale ? 1 : 0);
+    this.config.update(loader);
     this.pools(allocator);
   }
 

@@ -1,12 +1,12 @@
 /** The speaker's Prometheus series, under MetalLB's names. */
 import type { LastGoodConfig } from '../shared/config/last-good.ts';
+import { ConfigMetrics } from '../shared/config-metrics.ts';
 import type { Registry } from '../shared/metrics.ts';
 import type { Announcement } from './desired-state.ts';
 
 export class SpeakerMetrics {
   private readonly speakerAnnounced;
-  private readonly configLoaded;
-  private readonly configStale;
+  private readonly configMetrics: ConfigMetrics;
 
   constructor(
     registry: Registry,
@@ -16,14 +16,7 @@ export class SpeakerMetrics {
       'metallb_speaker_announced',
       'Services being announced from this node. This is desired state, it does not guarantee that the routing protocols have converged.',
     );
-    this.configLoaded = registry.gauge(
-      'metallb_k8s_client_config_loaded_bool',
-      '1 if the MetalLB configuration was successfully loaded at least once.',
-    );
-    this.configStale = registry.gauge(
-      'metallb_k8s_client_config_stale_bool',
-      '1 if running on a stale configuration, because the latest config failed to load.',
-    );
+    this.configMetrics = new ConfigMetrics(registry);
   }
 
   announced(mine: readonly Announcement[]): void {
@@ -36,7 +29,6 @@ export class SpeakerMetrics {
   }
 
   config(config: LastGoodConfig): void {
-    this.configLoaded.set({}, config.current ? 1 : 0);
-    this.configStale.set({}, config.stale ? 1 : 0);
+    this.configMetrics.update(config);
   }
 }

@@ -25,6 +25,7 @@ import {
 } from '../../speaker/layer2/ndp.ts';
 import * as captured from '../fixtures/captured-frames.ts';
 import { hex } from '../harness/hex.ts';
+import { seededRandom } from '../harness/prng.ts';
 
 // FRAME_FUZZ_CASES=1000000 digs deeper by hand; the default keeps the suite at about a second.
 const CASES_PER_DECODER = Number(process.env.FRAME_FUZZ_CASES ?? 20_000);
@@ -126,18 +127,6 @@ const TARGETS: Record<string, Target> = {
   },
 };
 
-/** mulberry32: a tiny seeded PRNG, plenty for choosing bytes and positions reproducibly. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
-
 /** Builds one fuzz case from the generator: random, truncated, mutated, or extended seeds. */
 function makeCase(random: () => number, target: Target): Buffer {
   const int = (below: number): number => Math.floor(random() * below);
@@ -196,7 +185,7 @@ function check(target: Target, frame: Buffer, label: string): Outcome {
 describe('frame decoders under fuzzing', () => {
   for (const [index, [name, target]] of Object.entries(TARGETS).entries()) {
     it(`${name}: ${CASES_PER_DECODER} cases yield results or typed errors only`, (t) => {
-      const random = prng(SEED + index);
+      const random = seededRandom(SEED + index);
       const outcomes = new Map<string, number>();
       for (let i = 0; i < CASES_PER_DECODER; i++) {
         const outcome = check(target, makeCase(random, target), `${name} case ${i}`);

@@ -14,6 +14,7 @@ import {
   MAX_BODY_BYTES,
   type Packet,
 } from '../../speaker/membership/wire.ts';
+import { seededRandom } from '../harness/prng.ts';
 
 /** Hex with `#` comments and any whitespace, so fixtures can be annotated field by field. */
 function hex(annotated: string): Buffer {
@@ -227,7 +228,7 @@ describe('membership wire format', () => {
   });
 
   it('decodes only typed errors or canonical packets from 10 000 random and mutated inputs', () => {
-    const random = mulberry32(7946);
+    const random = seededRandom(7946);
     const byte = () => Math.floor(random() * 256);
     let decoded = 0;
     for (let i = 0; i < 10_000; i++) {
@@ -303,17 +304,6 @@ describe('membership replay guard', () => {
     assert.equal(guard.check('a', 3, 0, 5001), 'stale');
   });
 });
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(random: () => number, byte: () => number): Buffer {
   const bytes = Buffer.alloc(Math.floor(random() * 80));

@@ -14,22 +14,12 @@ import {
 } from '../../speaker/membership/swim.ts';
 import { decodePacket, encodePacket, type Message } from '../../speaker/membership/wire.ts';
 import type { MetallbError } from '../../shared/errors.ts';
+import { seededRandom } from '../harness/prng.ts';
 
 const { periodMs: PERIOD, suspicionTimeoutMs: SUSPICION, reconnectIntervalMs: RECONNECT } = DEFAULT_TIMINGS;
 const BOUND = detectionBoundMs(DEFAULT_TIMINGS);
 const DELAY = 0.2;
 const NAMES = ['a', 'b', 'c', 'd', 'e'];
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Fake time: events run in time order (ties in scheduling order). */
 class World {
@@ -39,7 +29,7 @@ class World {
   private order = 0;
 
   constructor(seed: number) {
-    this.random = mulberry32(seed);
+    this.random = seededRandom(seed);
   }
 
   schedule(at: number, run: () => void): void {
