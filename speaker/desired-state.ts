@@ -43,13 +43,22 @@ export interface Announcement {
   readonly services: readonly string[];
   /** Layer 2: the one node that announces it, or undefined when none can. */
   readonly announcer: string | undefined;
+  /**
+   * BGP: every node that may advertise it, sorted. Liveness plays no part here: a dead node's BGP
+   * sessions drop, and the routers withdraw its paths themselves.
+   */
+  readonly advertisers: readonly string[];
 }
 
-/** Nodes that may serve a Service: alive speakers on usable nodes, with endpoints where policy needs them. */
-function eligibleNodes(service: ServiceView, input: DesiredStateInput): Set<string> {
+/** Nodes among `candidates` that may serve a Service: usable, with endpoints where policy needs them. */
+function eligibleNodes(
+  service: ServiceView,
+  input: DesiredStateInput,
+  candidates: Iterable<string>,
+): Set<string> {
   const eligible = new Set<string>();
   if (!service.hasReadyEndpoints) return eligible;
-  for (const name of input.alive) {
+  for (const name of candidates) {
     const node = input.nodes.get(name);
     if (!node || node.networkUnavailable || EXCLUDE_LABEL in node.labels) continue;
     if (service.trafficPolicy === 'Local' && !service.readyEndpointNodes.has(name)) continue;
@@ -75,14 +84,17 @@ export function desiredAnnouncements(input: DesiredStateInput): Announcement[] {
     if (!pool) continue;
     // Sharers must reach the same backends (the controller enforces it), so a node able to serve
     // any of them serves them all; taking the union keeps a shared address on exactly one node.
-    const eligible = new Set(services.flatMap((service) => [...eligibleNodes(service, input)]));
+    const eligibleAmong = (candidates: Iterable<string>) =>
+      new Set(services.flatMap((service) => [...eligibleNodes(service, input, candidates)]));
+    const layer2 = pool.protocol === 'layer2';
     announcements.push({
       ip,
       ipText,
       pool: pool.name,
       protocol: pool.protocol,
       services: services.map((s) => s.key).sort(),
-      announcer: pool.protocol === 'layer2' ? electAnnouncer(ipText, eligible) : undefined,
+      announcer: layer2 ? electAnnouncer(ipText, eligibleAmong(input.alive)) : undefined,
+      advertisers: layer2 ? [] : [...eligibleAmong(input.nodes.keys())].sort(),
     });
   }
   return announcements.sort((a, b) => (a.ipText < b.ipText ? -1 : 1));

@@ -117,4 +117,17 @@ describe('desired state (layer 2)', () => {
     const b = desiredAnnouncements(input([...services].reverse(), { alive: new Set(['n3', 'n2', 'n1']) }));
     assert.deepEqual(a, b);
   });
+
+  it('lets every eligible node advertise a BGP address, whatever membership says', () => {
+    const i = input(
+      [service('ns/a', '10.9.0.1', { trafficPolicy: 'Local', readyEndpointNodes: new Set(['n1', 'n3']) })],
+      {
+        alive: new Set(['n1']),
+        nodes: new Map([node('n1'), node('n2'), node('n3', { labels: { [EXCLUDE_LABEL]: '' } })]),
+      },
+    );
+    assert.deepEqual(desiredAnnouncements(i)[0]?.advertisers, ['n1']);
+    const cluster = input([service('ns/b', '10.9.0.2')], { alive: new Set() });
+    assert.deepEqual(desiredAnnouncements(cluster)[0]?.advertisers, ['n1', 'n2', 'n3']);
+  });
 });
