@@ -60,7 +60,17 @@ export type ErrorCode =
   | 'MEMBERSHIP_INVALID_FIELD'
   | 'MEMBERSHIP_TRAILING_BYTES'
   | 'MEMBERSHIP_TOO_LARGE'
-  | 'MEMBERSHIP_CONFIG';
+  | 'MEMBERSHIP_CONFIG'
+  // BGP (speaker/bgp/wire): one code per NOTIFICATION error code (RFC 4271 §4.5, RFC 7313), the
+  // subcode and data ride on BgpWireError; plus bad arguments to an encoder (our bug, never the peer's)
+  | 'BGP_MESSAGE_HEADER_ERROR'
+  | 'BGP_OPEN_MESSAGE_ERROR'
+  | 'BGP_UPDATE_MESSAGE_ERROR'
+  | 'BGP_HOLD_TIMER_EXPIRED'
+  | 'BGP_FSM_ERROR'
+  | 'BGP_CEASE'
+  | 'BGP_ROUTE_REFRESH_ERROR'
+  | 'BGP_ENCODE_INVALID';
 
 export class MetallbError extends Error {
   readonly code: ErrorCode;
