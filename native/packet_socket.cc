@@ -19,6 +19,9 @@
 #include <cstdint>
 #include <string>
 
+// BGP's TCP connections (tcp_socket.cc), exported by this same module.
+void InitTcpSocket(Napi::Env env, Napi::Object exports);
+
 namespace {
 
 // ARP (42 bytes) and NDP (86 with one option) fit many times over in a standard Ethernet frame
@@ -362,6 +365,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PacketSocket", PacketSocket::Define(env));
+  InitTcpSocket(env, exports);
   return exports;
 }
 

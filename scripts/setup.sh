@@ -113,10 +113,14 @@ build_kube_apiserver() {
 }
 
 build_native_addon() {
-  # The AF_PACKET addon the layer-2 speaker sends and receives frames with; node-gyp comes from
+  # The speaker's addon: AF_PACKET sockets for layer 2, TCP MD5/TTL for BGP. node-gyp comes from
   # node_modules and Node's headers from /usr (package.json's build:native), so nothing is downloaded.
-  local addon=native/build/Release/packet_socket.node
-  if [ -f "$addon" ] && ! [ native/packet_socket.cc -nt "$addon" ] && ! [ native/binding.gyp -nt "$addon" ]; then
+  local addon=native/build/Release/packet_socket.node source stale=
+  [ -f "$addon" ] || stale=1
+  for source in native/binding.gyp native/*.cc; do
+    [ "$source" -nt "$addon" ] && stale=1
+  done
+  if [ -z "$stale" ]; then
     summary+=('native addon up to date')
     return
   fi
