@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { announcerOrder } from '../speaker/layer2/election.ts';
 import { waitFor } from '../test/harness/wait.ts';
-import { Layer2Lab } from '../test/lab/layer2-lab.ts';
+import { ClusterLab } from '../test/lab/cluster-lab.ts';
 
 const TRIALS = Number(process.env['BENCH_TRIALS'] ?? 20);
 /** Which parts to run (comma list of failover, arp, rss); all by default. */
@@ -47,7 +47,7 @@ const tcpdumpTime = (line: string): number => Number(line.split(' ')[0]) * 1000;
 const monitorTime = (line: string): number => Date.parse(line.slice(1, line.indexOf(']')) + 'Z');
 
 async function failoverTrial(
-  lab: Layer2Lab,
+  lab: ClusterLab,
   ip: string,
   signal: 'SIGKILL' | 'SIGTERM',
 ): Promise<{ garp: number; neighbour: number }> {
@@ -95,7 +95,7 @@ async function failoverTrial(
 }
 
 async function failover(
-  lab: Layer2Lab,
+  lab: ClusterLab,
   name: string,
   ip: string,
   signal: 'SIGKILL' | 'SIGTERM',
@@ -112,7 +112,7 @@ async function failover(
 }
 
 function arpLoad(
-  lab: Layer2Lab,
+  lab: ClusterLab,
   target: string,
   rate: number,
 ): { answered: number; sent: number; p50: number; p99: number } {
@@ -147,7 +147,7 @@ function arpLoad(
   };
 }
 
-const lab = await Layer2Lab.start({
+const lab = await ClusterLab.start({
   config: `address-pools:
 - name: lab
   protocol: layer2

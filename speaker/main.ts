@@ -15,6 +15,9 @@ import { Layer2Metrics } from './layer2/layer2-metrics.ts';
 import { openPacketSocket } from './layer2/packet-socket.ts';
 import { DEFAULT_MEMBERSHIP_PORT, Membership } from './membership/membership.ts';
 import { registerMembershipMetrics } from './membership/membership-metrics.ts';
+import { BgpSession } from './bgp/session.ts';
+import { BgpSessions } from './bgp/sessions.ts';
+import { nodeAddresses } from './node-addresses.ts';
 import { Speaker } from './speaker.ts';
 
 export const SPEAKER_USAGE = `usage: metallb-ts speaker [flags]
@@ -112,6 +115,12 @@ export async function runSpeaker(args: string[]): Promise<number> {
     (interfaces) => announcer.setInterfaces(interfaces),
     (error) => log.error('cannot list interfaces', { error }),
   );
+  const bgp = new BgpSessions({
+    createSession: (options) => new BgpSession(options),
+    nodeAddresses: await nodeAddresses(host),
+    log,
+    registry,
+  });
   const speaker = new Speaker({
     kubeConfig: loadKubeConfig(values.kubeconfig),
     nodeName,
@@ -119,6 +128,7 @@ export async function runSpeaker(args: string[]): Promise<number> {
     configMapName: values.config,
     membership,
     layer2: announcer,
+    bgp,
     log,
     registry,
   });
@@ -135,9 +145,9 @@ export async function runSpeaker(args: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
-  // Tell the others first, so they take over at once; then stop answering.
+  // Tell the other speakers and the routers first, so they move traffic at once; then stop answering.
   log.info('speaker leaving');
-  await membership.leave();
+  await Promise.all([membership.leave(), bgp.shutdown()]);
   announcer.close();
   stopInterfaces();
   speaker.stop();

@@ -18,7 +18,9 @@ import { createEventRecorder, type EventRecorder } from '../shared/k8s/events.ts
 import { ResilientWatch } from '../shared/k8s/watch.ts';
 import type { Logger } from '../shared/log.ts';
 import { desiredAnnouncements, type Announcement } from './desired-state.ts';
-import type { Layer2Port, MembershipPort } from './ports.ts';
+import type { BgpPort, Layer2Port, MembershipPort } from './ports.ts';
+import { peersForNode } from './bgp/node-selectors.ts';
+import { routesForNode } from './bgp/routes.ts';
 import { SpeakerMetrics } from './speaker-metrics.ts';
 import { SERVICE_NAME_LABEL, nodeAddress, nodeView, serviceView } from './views.ts';
 import type { Registry } from '../shared/metrics.ts';
@@ -30,6 +32,7 @@ export interface SpeakerOptions {
   readonly configMapName: string;
   readonly membership: MembershipPort;
   readonly layer2: Layer2Port;
+  readonly bgp: BgpPort;
   readonly log: Logger;
   readonly registry: Registry;
 }
@@ -171,8 +174,14 @@ export class Speaker {
     });
     const mine = desired.filter((a) => a.protocol === 'layer2' && a.announcer === nodeName);
     layer2.setOwned(mine.map((a) => a.ip));
-    this.metrics.announced(mine);
-    this.recordAssignments(mine);
+    const advertised = desired.filter((a) => a.protocol === 'bgp' && a.advertisers.includes(nodeName));
+    const myLabels = nodes.find((node) => node.metadata?.name === nodeName)?.metadata?.labels ?? {};
+    this.options.bgp.setDesired(
+      peersForNode(this.config.current?.peers ?? [], myLabels),
+      routesForNode(advertised, pools, nodeName),
+    );
+    this.metrics.announced([...mine, ...advertised]);
+    this.recordAssignments([...mine, ...advertised]);
   }
 
   private recordAssignments(mine: readonly Announcement[]): void {
@@ -190,7 +199,7 @@ export class Speaker {
           { kind: 'Service', metadata: service.metadata },
           'Normal',
           'nodeAssigned',
-          `announcing from node "${this.options.nodeName}" with protocol "layer2"`,
+          `announcing from node "${this.options.nodeName}" with protocol "${announcement.protocol}"`,
         );
       }
     }

@@ -9,15 +9,15 @@ import { join } from 'node:path';
 import { announcerOrder } from '../../speaker/layer2/election.ts';
 import { useApiServer } from '../harness/apiserver.ts';
 import { waitFor } from '../harness/wait.ts';
-import { Layer2Lab } from '../lab/layer2-lab.ts';
+import { ClusterLab } from '../lab/cluster-lab.ts';
 
-let lab: Layer2Lab;
+let lab: ClusterLab;
 const ALL = ['node1', 'node2', 'node3'];
 
 describe('layer 2', { concurrency: false }, () => {
   const api = useApiServer();
   before(async () => {
-    lab = await Layer2Lab.start({ api: api() });
+    lab = await ClusterLab.start({ api: api() });
   });
   after(async () => {
     await lab?.stop();

@@ -1,8 +1,9 @@
 /**
- * The layer-2 lab as one fixture: a real etcd + kube-apiserver, our manifests, the controller (as
+ * The lab cluster as one fixture: a real etcd + kube-apiserver, our manifests, the controller (as
  * its ServiceAccount), three node namespaces each running a real speaker as its own Node (through
- * an apiserver relay), and a client namespace on the same bridge. Used by the acceptance tests,
- * the benchmarks and the lab command, with helpers that look at the network the way a client does.
+ * an apiserver relay), a client namespace on the same bridge and, for BGP, a router namespace
+ * running FRR. Used by the acceptance tests, the benchmarks and the lab command, with helpers that
+ * look at the network the way a client or a router does.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,6 +15,7 @@ import { startController, type ControllerProcess } from '../harness/controller-p
 import { startSpeaker, type SpeakerProcess } from '../harness/speaker-process.ts';
 import { waitFor } from '../harness/wait.ts';
 import { startApiRelay, type ApiRelay } from './api-relay.ts';
+import { startFrr, type FrrRouter } from './frr.ts';
 import { createLabNetwork, type LabHost, type LabNetwork } from './netns.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -36,15 +38,19 @@ export interface ServiceSpec {
   readonly namespace?: string;
 }
 
-export interface Layer2LabOptions {
+export interface ClusterLabOptions {
   readonly config?: string;
   /** Extra speaker flags, e.g. shorter membership timings. */
   readonly speakerArgs?: readonly string[];
   /** An apiserver already running (test files own theirs through useApiServer). */
   readonly api?: ApiServer;
+  /** bgpd.conf for an FRR router at 10.99.0.1 on the same segment; no router when absent. */
+  readonly routerConfig?: string;
+  /** Node labels, by node name (e.g. for peer node-selectors). */
+  readonly nodeLabels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
-export class Layer2Lab {
+export class ClusterLab {
   readonly speakers = new Map<string, SpeakerProcess>();
   private relay: ApiRelay | undefined;
   private controllerProcess: ControllerProcess | undefined;
@@ -53,24 +59,25 @@ export class Layer2Lab {
   speakerToken = '';
   private memberlistKey = '';
   private readonly ownsApi: boolean;
+  private frr: FrrRouter | undefined;
 
   private constructor(
     readonly api: ApiServer,
     readonly network: LabNetwork,
     readonly core: CoreV1Api,
     readonly discovery: DiscoveryV1Api,
-    private readonly options: Layer2LabOptions,
+    private readonly options: ClusterLabOptions,
   ) {
     this.ownsApi = options.api === undefined;
   }
 
-  static async start(options: Layer2LabOptions = {}): Promise<Layer2Lab> {
+  static async start(options: ClusterLabOptions = {}): Promise<ClusterLab> {
     const api = options.api ?? (await startApiServer());
     let network: LabNetwork | undefined;
     try {
-      network = createLabNetwork(3);
+      network = createLabNetwork(3, { router: options.routerConfig !== undefined });
       const kubeConfig = loadKubeConfig(api.kubeconfigPath);
-      const lab = new Layer2Lab(
+      const lab = new ClusterLab(
         api,
         network,
         kubeConfig.makeApiClient(CoreV1Api),
@@ -93,6 +100,12 @@ export class Layer2Lab {
 
   get nodes(): readonly LabHost[] {
     return this.network.nodes;
+  }
+
+  /** The FRR router (only with `routerConfig`). */
+  get router(): FrrRouter {
+    if (!this.frr) throw new Error('this lab has no router: pass routerConfig');
+    return this.frr;
   }
 
   get controller(): ControllerProcess {
@@ -258,6 +271,7 @@ export class Layer2Lab {
     await Promise.all([...this.speakers.values()].map((s) => s.daemon.stop(2000)));
     await this.controllerProcess?.daemon.stop();
     await this.relay?.stop();
+    await this.frr?.stop();
     this.network.teardown();
     if (this.ownsApi) await this.api.stop();
   }
@@ -288,10 +302,16 @@ export class Layer2Lab {
     for (const node of this.network.nodes) {
       await this.core.createNode({
         body: {
-          metadata: { name: node.name, labels: { 'kubernetes.io/hostname': node.name } },
+          metadata: {
+            name: node.name,
+            labels: { 'kubernetes.io/hostname': node.name, ...this.options.nodeLabels?.[node.name] },
+          },
           status: { addresses: [{ type: 'InternalIP', address: node.ipv4 }] },
         },
       });
+    }
+    if (this.options.routerConfig !== undefined && this.network.router) {
+      this.frr = await startFrr({ ns: this.network.router.ns, bgpdConfig: this.options.routerConfig });
     }
     const controllerToken = (
       await this.kubectl(['create', 'token', 'controller', '-n', 'metallb-system'])

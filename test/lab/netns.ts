@@ -22,6 +22,8 @@ export interface LabNetwork {
   readonly switchNs: string;
   readonly nodes: readonly LabHost[];
   readonly client: LabHost;
+  /** A router on the same segment (10.99.0.1), when asked for: the BGP peer of the speakers. */
+  readonly router: LabHost | undefined;
   /** Runs a command inside a namespace and returns its stdout (throws on failure). */
   exec(ns: string, command: string, args: readonly string[]): string;
   teardown(): void;
@@ -34,7 +36,7 @@ function ip(args: readonly string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-export function createLabNetwork(nodeCount: number): LabNetwork {
+export function createLabNetwork(nodeCount: number, options: { router?: boolean } = {}): LabNetwork {
   // Short: interface names are limited to 15 characters.
   const prefix = `ml${process.pid % 100000}`;
   const switchNs = `${prefix}-sw`;
@@ -59,12 +61,13 @@ export function createLabNetwork(nodeCount: number): LabNetwork {
   });
   const nodes = Array.from({ length: nodeCount }, (_, i) => host(`node${i + 1}`, 11 + i));
   const client = host('client', 100);
+  const router = options.router ? host('router', 1) : undefined;
   try {
     ip(['netns', 'add', switchNs]);
     created.push(switchNs);
     ip(['-n', switchNs, 'link', 'add', 'br0', 'type', 'bridge']);
     ip(['-n', switchNs, 'link', 'set', 'br0', 'up']);
-    for (const member of [...nodes, client]) {
+    for (const member of [...nodes, client, ...(router ? [router] : [])]) {
       ip(['netns', 'add', member.ns]);
       created.push(member.ns);
       const port = `p-${member.name}`;
@@ -100,6 +103,7 @@ export function createLabNetwork(nodeCount: number): LabNetwork {
     switchNs,
     nodes,
     client,
+    router,
     exec: (ns, command, args) =>
       execFileSync('ip', ['netns', 'exec', ns, command, ...args], {
         encoding: 'utf8',
