@@ -34,7 +34,7 @@ address-pools:
 - name: many
   protocol: bgp
   auto-assign: false
-  addresses: [10.96.0.0/12]
+  addresses: [10.128.0.0/12]
 - name: latency
   protocol: bgp
   auto-assign: false

@@ -20,6 +20,8 @@ export interface NodeView {
 export interface ServiceView {
   readonly key: string;
   readonly ips: readonly IpAddress[];
+  /** The same addresses as text (formatIp), computed once per view: recomputations are frequent. */
+  readonly ipTexts: readonly string[];
   readonly trafficPolicy: 'Cluster' | 'Local';
   /** Nodes with at least one ready endpoint of this Service. */
   readonly readyEndpointNodes: ReadonlySet<string>;
@@ -70,8 +72,8 @@ function eligibleNodes(
 export function desiredAnnouncements(input: DesiredStateInput): Announcement[] {
   const byIp = new Map<string, { ip: IpAddress; services: ServiceView[] }>();
   for (const service of input.services) {
-    for (const ip of service.ips) {
-      const text = formatIp(ip);
+    for (const [index, ip] of service.ips.entries()) {
+      const text = service.ipTexts[index] ?? formatIp(ip);
       const entry = byIp.get(text) ?? { ip, services: [] };
       entry.services.push(service);
       byIp.set(text, entry);

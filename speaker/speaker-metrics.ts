@@ -7,6 +7,7 @@ import type { Announcement } from './desired-state.ts';
 export class SpeakerMetrics {
   private readonly speakerAnnounced;
   private readonly configMetrics: ConfigMetrics;
+  private current = new Map<string, { service: string; protocol: string; node: string; ip: string }>();
 
   constructor(
     registry: Registry,
@@ -19,13 +20,22 @@ export class SpeakerMetrics {
     this.configMetrics = new ConfigMetrics(registry);
   }
 
+  /** Updates only the series that changed: with thousands of addresses this runs on every change. */
   announced(mine: readonly Announcement[]): void {
-    const series = mine.flatMap((a) =>
-      a.services.map((service) => ({ service, protocol: a.protocol, node: this.node, ip: a.ipText })),
-    );
-    const keep = new Set(series.map((labels) => JSON.stringify(labels)));
-    this.speakerAnnounced.retain((labels) => keep.has(JSON.stringify(labels)));
-    for (const labels of series) this.speakerAnnounced.set(labels, 1);
+    const now = new Map<string, { service: string; protocol: string; node: string; ip: string }>();
+    for (const a of mine) {
+      for (const service of a.services) {
+        now.set(`${service}|${a.ipText}|${a.protocol}`, {
+          service,
+          protocol: a.protocol,
+          node: this.node,
+          ip: a.ipText,
+        });
+      }
+    }
+    for (const [key, labels] of this.current) if (!now.has(key)) this.speakerAnnounced.delete(labels);
+    for (const [key, labels] of now) if (!this.current.has(key)) this.speakerAnnounced.set(labels, 1);
+    this.current = now;
   }
 
   config(config: LastGoodConfig): void {

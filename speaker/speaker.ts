@@ -22,7 +22,7 @@ import type { BgpPort, Layer2Port, MembershipPort } from './ports.ts';
 import { peersForNode } from './bgp/node-selectors.ts';
 import { routesForNode } from './bgp/routes.ts';
 import { SpeakerMetrics } from './speaker-metrics.ts';
-import { SERVICE_NAME_LABEL, nodeAddress, nodeView, serviceView } from './views.ts';
+import { SERVICE_NAME_LABEL, ServiceViews, nodeAddress, nodeView } from './views.ts';
 import type { Registry } from '../shared/metrics.ts';
 
 export interface SpeakerOptions {
@@ -47,6 +47,7 @@ export class Speaker {
   private readonly configMaps: ResilientWatch<V1ConfigMap>;
   private readonly events: EventRecorder;
   private readonly metrics: SpeakerMetrics;
+  private readonly views = new ServiceViews();
   private readonly synced = new Set<Watched>();
   private membershipReady = false;
   private scheduled = false;
@@ -160,7 +161,7 @@ export class Speaker {
       slicesByService.set(key, [...(slicesByService.get(key) ?? []), slice]);
     }
     const services = this.services.list().flatMap((service) => {
-      const view = serviceView(
+      const view = this.views.view(
         service,
         slicesByService.get(`${service.metadata?.namespace}/${service.metadata?.name}`) ?? [],
       );

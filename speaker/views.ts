@@ -3,7 +3,7 @@
  * plain views desired-state works on.
  */
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { parseIp, type IpAddress } from '../shared/ip/address.ts';
+import { formatIp, parseIp, type IpAddress } from '../shared/ip/address.ts';
 import type { NodeView, ServiceView } from './desired-state.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -51,8 +51,27 @@ export function serviceView(service: V1Service, slices: readonly V1EndpointSlice
   return {
     key: `${service.metadata?.namespace}/${service.metadata?.name}`,
     ips,
+    ipTexts: ips.map(formatIp),
     trafficPolicy: service.spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
     readyEndpointNodes,
     hasReadyEndpoints,
   };
+}
+
+/**
+ * serviceView, remembered per Service object and its slices' versions. Watch caches replace an
+ * object on every change, so an unchanged Service is the same object and its view is reused: a
+ * recomputation over 10,000 Services then costs lookups, not parsing.
+ */
+export class ServiceViews {
+  private readonly cache = new WeakMap<V1Service, { slices: string; view: ServiceView | undefined }>();
+
+  view(service: V1Service, slices: readonly V1EndpointSlice[]): ServiceView | undefined {
+    const versions = slices.map((slice) => slice.metadata?.resourceVersion ?? '?').join(',');
+    const cached = this.cache.get(service);
+    if (cached && cached.slices === versions) return cached.view;
+    const view = serviceView(service, slices);
+    this.cache.set(service, { slices: versions, view });
+    return view;
+  }
 }

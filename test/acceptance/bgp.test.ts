@@ -201,6 +201,18 @@ describe('BGP', { concurrency: false }, () => {
     await withLogs('node1', () => waitForNextHops(`${ip}/32`, NODE_IPS, 30_000));
   });
 
+  it('reconnects after a router restart and advertises everything again', async () => {
+    const [ip] = await lab.createService('router-restart', {
+      annotations: { 'metallb.universe.tf/address-pool': 'bgp' },
+    });
+    await waitForNextHops(`${ip}/32`, NODE_IPS);
+    await lab.restartRouter();
+    // A fresh bgpd knows nothing: every path it holds again was re-sent by a reconnected speaker.
+    await withLogs('node1', () => waitForNextHops(`${ip}/32`, NODE_IPS, 15_000));
+    const established = Object.values(await neighbours()).filter((n) => n.bgpState === 'Established');
+    assert.equal(established.length, 3);
+  });
+
   it('sends Cease when the peer is removed from the config, and comes back when it returns', async () => {
     const [ip] = await lab.createService('deconfigure', {
       annotations: { 'metallb.universe.tf/address-pool': 'bgp' },

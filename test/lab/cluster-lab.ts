@@ -15,6 +15,7 @@ import { startController, type ControllerProcess } from '../harness/controller-p
 import { startSpeaker, type SpeakerProcess } from '../harness/speaker-process.ts';
 import { waitFor } from '../harness/wait.ts';
 import { startApiRelay, type ApiRelay } from './api-relay.ts';
+import { startBird, type BirdRouter } from './bird.ts';
 import { startFrr, type FrrRouter } from './frr.ts';
 import { createLabNetwork, type LabHost, type LabNetwork } from './netns.ts';
 
@@ -46,6 +47,8 @@ export interface ClusterLabOptions {
   readonly api?: ApiServer;
   /** bgpd.conf for an FRR router at 10.99.0.1 on the same segment; no router when absent. */
   readonly routerConfig?: string;
+  /** bird.conf for a BIRD 2 router at 10.99.0.1 instead of FRR. */
+  readonly birdConfig?: string;
   /** Node labels, by node name (e.g. for peer node-selectors). */
   readonly nodeLabels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
@@ -60,6 +63,7 @@ export class ClusterLab {
   private memberlistKey = '';
   private readonly ownsApi: boolean;
   private frr: FrrRouter | undefined;
+  private birdRouter: BirdRouter | undefined;
 
   private constructor(
     readonly api: ApiServer,
@@ -75,7 +79,9 @@ export class ClusterLab {
     const api = options.api ?? (await startApiServer());
     let network: LabNetwork | undefined;
     try {
-      network = createLabNetwork(3, { router: options.routerConfig !== undefined });
+      network = createLabNetwork(3, {
+        router: options.routerConfig !== undefined || options.birdConfig !== undefined,
+      });
       const kubeConfig = loadKubeConfig(api.kubeconfigPath);
       const lab = new ClusterLab(
         api,
@@ -106,6 +112,21 @@ export class ClusterLab {
   get router(): FrrRouter {
     if (!this.frr) throw new Error('this lab has no router: pass routerConfig');
     return this.frr;
+  }
+
+  /** The BIRD router (only with `birdConfig`). */
+  get bird(): BirdRouter {
+    if (!this.birdRouter) throw new Error('this lab has no BIRD router: pass birdConfig');
+    return this.birdRouter;
+  }
+
+  /** Stops FRR and starts it again with the same config: every session must come back by itself. */
+  async restartRouter(): Promise<void> {
+    const router = this.network.router;
+    if (!this.frr || !router || this.options.routerConfig === undefined)
+      throw new Error('this lab has no router');
+    await this.frr.stop();
+    this.frr = await startFrr({ ns: router.ns, bgpdConfig: this.options.routerConfig });
   }
 
   get controller(): ControllerProcess {
@@ -142,7 +163,13 @@ export class ClusterLab {
       this.options.speakerArgs ?? [],
     );
     this.speakers.set(name, speaker);
-    await waitFor(() => speaker.ready(), { description: `speaker ${name} ready`, timeoutMs: 20_000 });
+    try {
+      await waitFor(() => speaker.ready(), { description: `speaker ${name} ready`, timeoutMs: 20_000 });
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}\n--- speaker ${name} (${speaker.daemon.isRunning() ? 'running' : 'exited'}):\n${speaker.daemon.logTail(30)}`,
+      );
+    }
     return speaker;
   }
 
@@ -272,6 +299,7 @@ export class ClusterLab {
     await this.controllerProcess?.daemon.stop();
     await this.relay?.stop();
     await this.frr?.stop();
+    await this.birdRouter?.stop();
     this.network.teardown();
     if (this.ownsApi) await this.api.stop();
   }
@@ -312,6 +340,9 @@ export class ClusterLab {
     }
     if (this.options.routerConfig !== undefined && this.network.router) {
       this.frr = await startFrr({ ns: this.network.router.ns, bgpdConfig: this.options.routerConfig });
+    }
+    if (this.options.birdConfig !== undefined && this.network.router) {
+      this.birdRouter = await startBird(this.network.router.ns, this.options.birdConfig);
     }
     const controllerToken = (
       await this.kubectl(['create', 'token', 'controller', '-n', 'metallb-system'])

@@ -8,6 +8,8 @@ import {
   type ServiceView,
 } from '../../speaker/desired-state.ts';
 import { announcerOrder } from '../../speaker/layer2/election.ts';
+import { ServiceViews } from '../../speaker/views.ts';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import type { AddressPool } from '../../shared/config/types.ts';
 import { parseIp } from '../../shared/ip/address.ts';
 import { parsePoolAddresses } from '../../shared/ip/range.ts';
@@ -29,6 +31,7 @@ const node = (name: string, extra: Partial<NodeView> = {}): [string, NodeView] =
 const service = (key: string, ip: string, extra: Partial<ServiceView> = {}): ServiceView => ({
   key,
   ips: [parseIp(ip)],
+  ipTexts: [ip],
   trafficPolicy: 'Cluster',
   readyEndpointNodes: new Set(['n1']),
   hasReadyEndpoints: true,
@@ -129,5 +132,27 @@ describe('desired state (layer 2)', () => {
     assert.deepEqual(desiredAnnouncements(i)[0]?.advertisers, ['n1']);
     const cluster = input([service('ns/b', '10.9.0.2')], { alive: new Set() });
     assert.deepEqual(desiredAnnouncements(cluster)[0]?.advertisers, ['n1', 'n2', 'n3']);
+  });
+});
+
+describe('service views', () => {
+  it('reuses the view of an unchanged Service and rebuilds it when its endpoints change', () => {
+    const views = new ServiceViews();
+    const svc: V1Service = {
+      metadata: { namespace: 'ns', name: 'a' },
+      spec: { type: 'LoadBalancer' },
+      status: { loadBalancer: { ingress: [{ ip: '10.0.0.1' }] } },
+    };
+    const slice = (version: string, ready: boolean): V1EndpointSlice => ({
+      metadata: { resourceVersion: version },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.244.0.1'], nodeName: 'n1', conditions: { ready } }],
+    });
+    const first = views.view(svc, [slice('1', true)]);
+    assert.equal(views.view(svc, [slice('1', true)]), first);
+    const changed = views.view(svc, [slice('2', false)]);
+    assert.notEqual(changed, first);
+    assert.equal(changed?.hasReadyEndpoints, false);
+    assert.deepEqual(first?.ipTexts, ['10.0.0.1']);
   });
 });
