@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <string>
 
+#include "fd_poll.h"
+
 // BGP's TCP connections (tcp_socket.cc), exported by this same module.
 void InitTcpSocket(Napi::Env env, Napi::Object exports);
 
@@ -134,17 +136,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
       return;
     }
 
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    int err = uv_poll_init(loop, poll_, fd);
-    if (err == 0) {
-      poll_->data = this;
-      err = uv_poll_start(poll_, UV_READABLE, OnPoll);
-      if (err != 0) uv_close(reinterpret_cast<uv_handle_t*>(poll_), FreePoll);
-    } else {
-      delete poll_;
-    }
+    int err = fd_poll::Start(env, fd, UV_READABLE, this, OnPoll, &poll_);
     if (err != 0) {
       poll_ = nullptr;
       Fail(env, fd, "uv_poll_start", -err);
@@ -162,8 +154,6 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   ~PacketSocket() override { Shutdown(); }
 
  private:
-  static void FreePoll(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
-
   static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
     auto* self = static_cast<PacketSocket*>(handle->data);
     Napi::HandleScope scope(self->Env());
@@ -323,7 +313,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     if (fd_ < 0) return;
     CollectKernelDrops();
     // Closing the handle stops polling; only then may the descriptor go (libuv's uv_poll rule).
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), FreePoll);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), fd_poll::Free);
     poll_ = nullptr;
     close(fd_);
     fd_ = -1;

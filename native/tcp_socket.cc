@@ -21,6 +21,8 @@
 #include <string>
 #include <utility>
 
+#include "fd_poll.h"
+
 namespace {
 
 // An Error shaped like Node's own system errors: code ("ECONNREFUSED"), errno and syscall.
@@ -178,17 +180,7 @@ class TcpConnect : public Napi::ObjectWrap<TcpConnect> {
 
     // Writable once the handshake finished or failed (also at once if connect() already succeeded):
     // SO_ERROR then tells which.
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    int err = uv_poll_init(loop, poll_, fd);
-    if (err == 0) {
-      poll_->data = this;
-      err = uv_poll_start(poll_, UV_WRITABLE, OnPoll);
-      if (err != 0) uv_close(reinterpret_cast<uv_handle_t*>(poll_), FreePoll);
-    } else {
-      delete poll_;
-    }
+    int err = fd_poll::Start(env, fd, UV_WRITABLE, this, OnPoll, &poll_);
     if (err != 0) {
       poll_ = nullptr;
       Fail(env, fd, "uv_poll_start", -err);
@@ -203,8 +195,6 @@ class TcpConnect : public Napi::ObjectWrap<TcpConnect> {
   ~TcpConnect() override { Abandon(); }
 
  private:
-  static void FreePoll(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
-
   static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
     auto* self = static_cast<TcpConnect*>(handle->data);
     // A failed handshake sets POLLERR, which libuv reports as UV_EBADF: SO_ERROR has the reason.
@@ -271,7 +261,7 @@ class TcpConnect : public Napi::ObjectWrap<TcpConnect> {
   void Abandon() {
     if (poll_ == nullptr) return;
     // Closing the handle stops polling; only then may the descriptor go (libuv's uv_poll rule).
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), FreePoll);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), fd_poll::Free);
     poll_ = nullptr;
     close(fd_);
     fd_ = -1;

@@ -117,7 +117,7 @@ build_native_addon() {
   # node_modules and Node's headers from /usr (package.json's build:native), so nothing is downloaded.
   local addon=native/build/Release/packet_socket.node source stale=
   [ -f "$addon" ] || stale=1
-  for source in native/binding.gyp native/*.cc; do
+  for source in native/binding.gyp native/*.cc native/*.h; do
     [ "$source" -nt "$addon" ] && stale=1
   done
   if [ -z "$stale" ]; then
