@@ -12,6 +12,7 @@ import { ETHERTYPE_ARP } from '../speaker/layer2/ethernet.ts';
 import { broadcastMac, parseMac } from '../speaker/layer2/mac.ts';
 import { openPacketSocket } from '../speaker/layer2/packet-socket.ts';
 import { parseIp } from '../shared/ip/address.ts';
+import { percentile } from './measure.ts';
 
 const [, , , ifindexText, macText, targetText, rateText, secondsText] = process.argv;
 const mac = parseMac(macText!);
@@ -66,16 +67,14 @@ await new Promise<void>((resolve) => {
 await new Promise((resolve) => setTimeout(resolve, 500));
 socket.close();
 const sorted = latencies.sort((a, b) => a - b);
-const pct = (p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const elapsed = (performance.now() - start - 500) / 1000;
 console.log(
   JSON.stringify({
     sent,
     answered: sorted.length,
     seconds: elapsed,
-    p50: pct(50),
-    p99: pct(99),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
     max: sorted.at(-1),
   }),
 );

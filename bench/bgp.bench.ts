@@ -6,21 +6,16 @@
  *    in FRR's RIB, p50/p99 over 200 Services created one by one.
  * Run: npm run bench -- bgp
  */
-import { readFileSync } from 'node:fs';
 import { Watch, type V1Service } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../shared/k8s/client.ts';
 import { waitFor } from '../test/harness/wait.ts';
 import { ClusterLab } from '../test/lab/cluster-lab.ts';
 import { listeningRouterConfig } from '../test/lab/frr.ts';
+import { inBatches, percentile, rssMiB } from './measure.ts';
 
 const PREFIXES = Number(process.env['BENCH_PREFIXES'] ?? 10_000);
 const LATENCY_SERVICES = Number(process.env['BENCH_LATENCY_SERVICES'] ?? 200);
 const IN_FLIGHT = 8;
-const percentile = (values: number[], p: number): number =>
-  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ??
-  NaN;
-const rssMiB = (pid: number): number =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 
 const CONFIG = `peers:
 - peer-address: 10.99.0.1
@@ -41,15 +36,6 @@ address-pools:
   addresses: [10.112.0.0/24]
 `;
 
-async function inBatches<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
-
 const lab = await ClusterLab.start({
   config: CONFIG,
   routerConfig: listeningRouterConfig({
@@ -69,7 +55,7 @@ try {
   // Only node1 advertises: the others are stopped, so FRR's count is node1's alone.
   for (const name of ['node2', 'node3']) await lab.speakers.get(name)!.daemon.stop();
   const names = Array.from({ length: PREFIXES }, (_, i) => `many-${i}`);
-  await inBatches(names, async (name) => {
+  await inBatches(names, IN_FLIGHT, async (name) => {
     await lab.core.createNamespacedService({
       namespace: 'default',
       body: {

@@ -8,13 +8,13 @@
  *    Service assigned; addresses changed across the restart (must be 0).
  * Run: npm run bench -- controller
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, Watch, type V1Service } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../shared/k8s/client.ts';
 import { startApiServer } from '../test/harness/apiserver.ts';
 import { startController, type ControllerProcess } from '../test/harness/controller-process.ts';
 import { waitFor } from '../test/harness/wait.ts';
+import { cpuSeconds, inBatches, percentile } from './measure.ts';
 
 const LATENCY_SERVICES = Number(process.env['BENCH_LATENCY_SERVICES'] ?? 1000);
 const RESTART_SERVICES = Number(process.env['BENCH_RESTART_SERVICES'] ?? 5000);
@@ -28,26 +28,7 @@ const CONFIG = `address-pools:
 `;
 
 const now = (): number => performance.now();
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
 const ms = (value: number): string => `${value.toFixed(1)} ms`;
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-async function inBatches<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
 
 function serviceBody(ns: string, name: string): V1Service {
   return {
@@ -109,7 +90,7 @@ try {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     } else {
-      await inBatches(names, create);
+      await inBatches(names, IN_FLIGHT, create);
     }
     const lastCreate = now();
     await waitFor(() => assigned.size === count, {
@@ -152,7 +133,7 @@ try {
     { length: RESTART_SERVICES - LATENCY_SERVICES - PACED_SERVICES },
     (_, i) => `r-${i}`,
   );
-  await inBatches(restartNames, async (name) => {
+  await inBatches(restartNames, IN_FLIGHT, async (name) => {
     await core.createNamespacedService({ namespace: 'restart', body: serviceBody('restart', name) });
   });
   const snapshot = async (): Promise<Map<string, string>> => {

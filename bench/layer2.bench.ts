@@ -9,21 +9,15 @@
  * Run: npm run bench -- layer2
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { announcerOrder } from '../speaker/layer2/election.ts';
 import { waitFor } from '../test/harness/wait.ts';
 import { ClusterLab } from '../test/lab/cluster-lab.ts';
+import { percentile, rssMiB } from './measure.ts';
 
 const TRIALS = Number(process.env['BENCH_TRIALS'] ?? 20);
 /** Which parts to run (comma list of failover, arp, rss); all by default. */
 const SECTIONS = new Set((process.env['BENCH_SECTIONS'] ?? 'failover,arp,rss').split(','));
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
-const rssMiB = (pid: number): number =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 
 /** A line-reading child in the client namespace; each line handed over with its arrival time. */
 function watchLines(args: string[], onLine: (line: string) => void): () => Promise<void> {

@@ -138,7 +138,6 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
 
     int err = fd_poll::Start(env, fd, UV_READABLE, this, OnPoll, &poll_);
     if (err != 0) {
-      poll_ = nullptr;
       Fail(env, fd, "uv_poll_start", -err);
       return;
     }

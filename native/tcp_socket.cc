@@ -182,7 +182,6 @@ class TcpConnect : public Napi::ObjectWrap<TcpConnect> {
     // SO_ERROR then tells which.
     int err = fd_poll::Start(env, fd, UV_WRITABLE, this, OnPoll, &poll_);
     if (err != 0) {
-      poll_ = nullptr;
       Fail(env, fd, "uv_poll_start", -err);
       return;
     }

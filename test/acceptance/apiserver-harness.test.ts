@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { useApiServer, type ApiServer, type KubectlOptions } from '../harness/apiserver.ts';
+import { useApiServer } from '../harness/apiserver.ts';
 import { httpGet } from '../harness/http-get.ts';
 import { isPortOpen } from '../harness/ports.ts';
 
@@ -20,20 +20,13 @@ interface ServiceJson {
   spec: { clusterIPs?: string[]; ports: { nodePort?: number }[] };
 }
 
-/** Runs kubectl and fails the test with kubectl's own message if it exits non-zero. */
-async function kubectlOk(server: ApiServer, args: string[], options?: KubectlOptions): Promise<string> {
-  const result = await server.kubectl(args, options);
-  assert.equal(result.code, 0, `kubectl ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
-
 function portOf(url: string): number {
   return Number(new URL(url).port);
 }
 
 test('the apiserver allocates a ClusterIP per family and a nodePort to a LoadBalancer Service', async () => {
   const server = api();
-  await kubectlOk(server, ['create', 'namespace', NAMESPACE]);
+  await server.kubectlOk(['create', 'namespace', NAMESPACE]);
   const service = {
     apiVersion: 'v1',
     kind: 'Service',
@@ -45,10 +38,10 @@ test('the apiserver allocates a ClusterIP per family and a nodePort to a LoadBal
       ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
     },
   };
-  await kubectlOk(server, ['apply', '-f', '-'], { input: JSON.stringify(service) });
+  await server.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(service) });
 
   const created = JSON.parse(
-    await kubectlOk(server, ['get', 'service', 'web', '-n', NAMESPACE, '-o', 'json']),
+    await server.kubectlOk(['get', 'service', 'web', '-n', NAMESPACE, '-o', 'json']),
   ) as ServiceJson;
   const [ipv4, ipv6] = created.spec.clusterIPs ?? [];
   assert.match(ipv4 ?? '', /^10\.96\.\d+\.\d+$/);
@@ -58,7 +51,7 @@ test('the apiserver allocates a ClusterIP per family and a nodePort to a LoadBal
 });
 
 test('kubectl shows the LoadBalancer Service as <pending> until something assigns an address', async () => {
-  const table = await kubectlOk(api(), ['get', 'service', 'web', '-n', NAMESPACE]);
+  const table = await api().kubectlOk(['get', 'service', 'web', '-n', NAMESPACE]);
   const [header, row] = table.trim().split('\n');
   const column = (header ?? '').split(/\s+/).indexOf('EXTERNAL-IP');
   assert.notEqual(column, -1, `no EXTERNAL-IP column in:\n${table}`);
@@ -76,8 +69,8 @@ test('a bogus token is rejected with 401; the admin token is accepted with the g
 
 test('a ServiceAccount token works through writeKubeconfig, and RBAC limits it', async () => {
   const server = api();
-  await kubectlOk(server, ['create', 'serviceaccount', 'reader', '-n', NAMESPACE]);
-  await kubectlOk(server, [
+  await server.kubectlOk(['create', 'serviceaccount', 'reader', '-n', NAMESPACE]);
+  await server.kubectlOk([
     'create',
     'role',
     'svc-reader',
@@ -86,7 +79,7 @@ test('a ServiceAccount token works through writeKubeconfig, and RBAC limits it',
     '--verb=get,list',
     '--resource=services',
   ]);
-  await kubectlOk(server, [
+  await server.kubectlOk([
     'create',
     'rolebinding',
     'reader-svc',
@@ -95,11 +88,11 @@ test('a ServiceAccount token works through writeKubeconfig, and RBAC limits it',
     '--role=svc-reader',
     `--serviceaccount=${NAMESPACE}:reader`,
   ]);
-  const token = (await kubectlOk(server, ['create', 'token', 'reader', '-n', NAMESPACE])).trim();
+  const token = (await server.kubectlOk(['create', 'token', 'reader', '-n', NAMESPACE])).trim();
   const kubeconfig = join(server.dir, 'reader.kubeconfig');
   server.writeKubeconfig(kubeconfig, token, 'reader');
 
-  await kubectlOk(server, ['get', 'services', '-n', NAMESPACE], { kubeconfig });
+  await server.kubectlOk(['get', 'services', '-n', NAMESPACE], { kubeconfig });
   const denied = await server.kubectl(['get', 'nodes'], { kubeconfig });
   assert.notEqual(denied.code, 0);
   assert.match(denied.stderr, /forbidden.*system:serviceaccount:harness-test:reader/i);
@@ -119,7 +112,7 @@ test('the apiserver alone can go down and come back on the same URL with its dat
   assert.notEqual(down.code, 0);
 
   await server.restartApiServer();
-  await kubectlOk(server, ['get', 'service', 'web', '-n', NAMESPACE]);
+  await server.kubectlOk(['get', 'service', 'web', '-n', NAMESPACE]);
 });
 
 test('stop() ends both children, closes their ports and removes the temp dir', async () => {

@@ -50,23 +50,20 @@ interface FrrPath {
   aspath?: { string?: string };
 }
 
-/** The next hops FRR holds for `prefix` (IPv4 or IPv6 unicast), sorted; [] when it has no route. */
-async function nextHops(prefix: string): Promise<string[]> {
-  const family = prefix.includes(':') ? 'ipv6' : 'ipv4';
-  const route = await lab.router.vtyshJson<{ paths?: FrrPath[] }>(
-    `show bgp ${family} unicast ${prefix} json`,
-  );
-  return (route.paths ?? [])
-    .flatMap((path) => (path.nexthops ?? []).slice(0, 1).map((hop) => hop.ip ?? '?'))
-    .sort();
-}
-
+/** The paths FRR holds for `prefix` (IPv4 or IPv6 unicast); [] when it has no route. */
 async function paths(prefix: string): Promise<FrrPath[]> {
   const family = prefix.includes(':') ? 'ipv6' : 'ipv4';
   return (
     (await lab.router.vtyshJson<{ paths?: FrrPath[] }>(`show bgp ${family} unicast ${prefix} json`)).paths ??
     []
   );
+}
+
+/** Each path's first next hop, sorted. */
+async function nextHops(prefix: string): Promise<string[]> {
+  return (await paths(prefix))
+    .flatMap((path) => (path.nexthops ?? []).slice(0, 1).map((hop) => hop.ip ?? '?'))
+    .sort();
 }
 
 async function waitForNextHops(prefix: string, expected: string[], timeoutMs = 10_000): Promise<void> {

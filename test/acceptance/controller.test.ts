@@ -41,9 +41,7 @@ const SUITE_CONFIG = `address-pools:
 `;
 
 async function kubectl(args: string[], input?: string): Promise<string> {
-  const result = await api().kubectl(args, input === undefined ? {} : { input });
-  assert.equal(result.code, 0, `kubectl ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
+  return api().kubectlOk(args, input === undefined ? {} : { input });
 }
 
 function configMap(name: string, config: string): string {

@@ -64,6 +64,8 @@ export interface ApiServer {
    * (for `apply -f -`). Resolves with the exit code rather than throwing when kubectl fails.
    */
   kubectl(args: readonly string[], options?: KubectlOptions): Promise<KubectlResult>;
+  /** kubectl that must succeed: resolves with stdout, or throws with kubectl's own stderr. */
+  kubectlOk(args: readonly string[], options?: KubectlOptions): Promise<string>;
   /** Stops kube-apiserver only; etcd and all objects stay, clients see the API down. */
   stopApiServerOnly(): Promise<void>;
   /** Starts kube-apiserver again on the same port and certificate, and waits until it is ready. */
@@ -178,6 +180,12 @@ class LocalApiServer implements ApiServer {
       'current-context': user,
     };
     writeFileSync(path, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  }
+
+  async kubectlOk(args: readonly string[], options?: KubectlOptions): Promise<string> {
+    const result = await this.kubectl(args, options);
+    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr}`);
+    return result.stdout;
   }
 
   kubectl(args: readonly string[], { input, kubeconfig }: KubectlOptions = {}): Promise<KubectlResult> {

@@ -5,7 +5,6 @@
  * running FRR. Used by the acceptance tests, the benchmarks and the lab command, with helpers that
  * look at the network the way a client or a router does.
  */
-import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
@@ -134,9 +133,7 @@ export class ClusterLab {
   }
 
   async kubectl(args: string[], input?: string): Promise<string> {
-    const result = await this.api.kubectl(args, input === undefined ? {} : { input });
-    assert.equal(result.code, 0, `kubectl ${args.join(' ')} failed: ${result.stderr}`);
-    return result.stdout;
+    return this.api.kubectlOk(args, input === undefined ? {} : { input });
   }
 
   nodeByName(name: string): LabHost {

@@ -27,13 +27,8 @@ const DEMO_SERVICE = (name: string) =>
     },
   });
 
-async function kubectl(api: ApiServer, args: string[], input?: string, kubeconfig?: string): Promise<string> {
-  const result = await api.kubectl(args, {
-    ...(input === undefined ? {} : { input }),
-    ...(kubeconfig ? { kubeconfig } : {}),
-  });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
+async function kubectl(api: ApiServer, args: string[], input?: string): Promise<string> {
+  return api.kubectlOk(args, input === undefined ? {} : { input });
 }
 
 let api: ApiServer | undefined;
