@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Debian packages the tests and the lab use. This is the one list to extend.
-APT_PACKAGES=(etcd-server openssl iproute2 socat arping ndisc6 tcpdump iputils-ping build-essential python3 curl frr bird2 gobgpd)
+APT_PACKAGES=(etcd-server openssl iproute2 socat arping ndisc6 tcpdump iputils-ping build-essential python3 curl frr bird2 gobgpd nftables iperf3)
 
 # kube-apiserver is built once per machine, outside the repository, keyed by the Kubernetes version
 # that test/kube-apiserver-build/go.mod pins (test/harness/kube-apiserver-binary.ts reads it alike).

@@ -69,35 +69,93 @@ function eligibleNodes(
   return eligible;
 }
 
-export function desiredAnnouncements(input: DesiredStateInput): Announcement[] {
-  const byIp = new Map<string, { ip: IpAddress; services: ServiceView[] }>();
-  for (const service of input.services) {
+interface AddressUsers {
+  readonly ip: IpAddress;
+  readonly services: ServiceView[];
+}
+
+/** The Services published on each address, in input order. */
+function usersByAddress(services: readonly ServiceView[]): Map<string, AddressUsers> {
+  const byIp = new Map<string, AddressUsers>();
+  for (const service of services) {
     for (const [index, ip] of service.ips.entries()) {
       const text = service.ipTexts[index] ?? formatIp(ip);
-      const entry = byIp.get(text) ?? { ip, services: [] };
-      entry.services.push(service);
-      byIp.set(text, entry);
+      const entry = byIp.get(text);
+      if (entry) entry.services.push(service);
+      else byIp.set(text, { ip, services: [service] });
     }
   }
-  const announcements: Announcement[] = [];
-  for (const [ipText, { ip, services }] of byIp) {
-    const pool = input.pools.find((p) => p.ranges.some((range) => rangeContains(range, ip)));
-    // An address outside every pool is not ours to announce (a stale status, another implementation).
-    if (!pool) continue;
-    // Sharers must reach the same backends (the controller enforces it), so a node able to serve
-    // any of them serves them all; taking the union keeps a shared address on exactly one node.
-    const eligibleAmong = (candidates: Iterable<string>) =>
-      new Set(services.flatMap((service) => [...eligibleNodes(service, input, candidates)]));
-    const layer2 = pool.protocol === 'layer2';
-    announcements.push({
-      ip,
-      ipText,
-      pool: pool.name,
-      protocol: pool.protocol,
-      services: services.map((s) => s.key).sort(),
-      announcer: layer2 ? electAnnouncer(ipText, eligibleAmong(input.alive)) : undefined,
-      advertisers: layer2 ? [] : [...eligibleAmong(input.nodes.keys())].sort(),
-    });
+  return byIp;
+}
+
+/** One address's announcement, or undefined when the address is in no pool. */
+function announcementFor(
+  ipText: string,
+  { ip, services }: AddressUsers,
+  input: DesiredStateInput,
+): Announcement | undefined {
+  const pool = input.pools.find((p) => p.ranges.some((range) => rangeContains(range, ip)));
+  // An address outside every pool is not ours to announce (a stale status, another implementation).
+  if (!pool) return undefined;
+  // Sharers must reach the same backends (the controller enforces it), so a node able to serve
+  // any of them serves them all; taking the union keeps a shared address on exactly one node.
+  const eligibleAmong = (candidates: Iterable<string>) =>
+    new Set(services.flatMap((service) => [...eligibleNodes(service, input, candidates)]));
+  const layer2 = pool.protocol === 'layer2';
+  return {
+    ip,
+    ipText,
+    pool: pool.name,
+    protocol: pool.protocol,
+    services: services.map((s) => s.key).sort(),
+    announcer: layer2 ? electAnnouncer(ipText, eligibleAmong(input.alive)) : undefined,
+    advertisers: layer2 ? [] : [...eligibleAmong(input.nodes.keys())].sort(),
+  };
+}
+
+const byAddress = (a: Announcement, b: Announcement): number => (a.ipText < b.ipText ? -1 : 1);
+
+export function desiredAnnouncements(input: DesiredStateInput): Announcement[] {
+  return [...usersByAddress(input.services)]
+    .flatMap(([ipText, users]) => announcementFor(ipText, users, input) ?? [])
+    .sort(byAddress);
+}
+
+/**
+ * desiredAnnouncements for a speaker that recomputes after every watch event: an address whose
+ * Services are the same view objects as last time, under the same pools, nodes and alive set
+ * (compared by identity, as the speaker keeps them until they change), keeps its announcement
+ * object. One Service's change then costs one announcement, and the identical objects let the
+ * route and session stages downstream skip their work too. Announcements come in the Services'
+ * order, unsorted: every consumer keys them by address.
+ */
+export class IncrementalDesiredState {
+  private previous = new Map<string, { services: readonly ServiceView[]; announcement?: Announcement }>();
+  private context: Omit<DesiredStateInput, 'services'> | undefined;
+
+  compute(input: DesiredStateInput): Announcement[] {
+    const { pools, nodes, alive } = input;
+    const sameContext =
+      this.context?.pools === pools && this.context.nodes === nodes && this.context.alive === alive;
+    this.context = { pools, nodes, alive };
+    const current = new Map<string, { services: readonly ServiceView[]; announcement?: Announcement }>();
+    const announcements: Announcement[] = [];
+    for (const [ipText, users] of usersByAddress(input.services)) {
+      const before = sameContext ? this.previous.get(ipText) : undefined;
+      const entry =
+        before && sameViews(before.services, users.services)
+          ? before
+          : { services: users.services, ...optional(announcementFor(ipText, users, input)) };
+      current.set(ipText, entry);
+      if (entry.announcement) announcements.push(entry.announcement);
+    }
+    this.previous = current;
+    return announcements;
   }
-  return announcements.sort((a, b) => (a.ipText < b.ipText ? -1 : 1));
+}
+
+const optional = (announcement: Announcement | undefined) => (announcement ? { announcement } : {});
+
+function sameViews(a: readonly ServiceView[], b: readonly ServiceView[]): boolean {
+  return a.length === b.length && a.every((view, index) => view === b[index]);
 }

@@ -17,10 +17,10 @@ import { LastGoodConfig } from '../shared/config/last-good.ts';
 import { createEventRecorder, type EventRecorder } from '../shared/k8s/events.ts';
 import { ResilientWatch } from '../shared/k8s/watch.ts';
 import type { Logger } from '../shared/log.ts';
-import { desiredAnnouncements, type Announcement } from './desired-state.ts';
+import { IncrementalDesiredState, type Announcement, type NodeView } from './desired-state.ts';
 import type { BgpPort, Layer2Port, MembershipPort } from './ports.ts';
 import { peersForNode } from './bgp/node-selectors.ts';
-import { routesForNode } from './bgp/routes.ts';
+import { IncrementalRoutes } from './bgp/routes.ts';
 import { SpeakerMetrics } from './speaker-metrics.ts';
 import { SERVICE_NAME_LABEL, ServiceViews, nodeAddress, nodeView } from './views.ts';
 import type { Registry } from '../shared/metrics.ts';
@@ -48,6 +48,10 @@ export class Speaker {
   private readonly events: EventRecorder;
   private readonly metrics: SpeakerMetrics;
   private readonly views = new ServiceViews();
+  private readonly desired = new IncrementalDesiredState();
+  private readonly routes = new IncrementalRoutes();
+  /** Kept as the same map while no node's view changed (Node status heartbeats change nothing here). */
+  private nodeViews: ReadonlyMap<string, NodeView> = new Map();
   private readonly synced = new Set<Watched>();
   private membershipReady = false;
   private scheduled = false;
@@ -167,10 +171,10 @@ export class Speaker {
       );
       return view ? [view] : [];
     });
-    const desired = desiredAnnouncements({
+    const desired = this.desired.compute({
       pools,
       services,
-      nodes: new Map(nodes.map((node) => [node.metadata?.name ?? '', nodeView(node)])),
+      nodes: this.viewsOf(nodes),
       alive: membership.aliveMembers(),
     });
     const mine = desired.filter((a) => a.protocol === 'layer2' && a.announcer === nodeName);
@@ -179,10 +183,17 @@ export class Speaker {
     const myLabels = nodes.find((node) => node.metadata?.name === nodeName)?.metadata?.labels ?? {};
     this.options.bgp.setDesired(
       peersForNode(this.config.current?.peers ?? [], myLabels),
-      routesForNode(advertised, pools, nodeName),
+      this.routes.compute(advertised, pools, nodeName),
     );
     this.metrics.announced([...mine, ...advertised]);
     this.recordAssignments([...mine, ...advertised]);
+  }
+
+  /** The same map while the nodes look the same, so the desired state can reuse its work. */
+  private viewsOf(nodes: readonly V1Node[]): ReadonlyMap<string, NodeView> {
+    const views = new Map(nodes.map((node) => [node.metadata?.name ?? '', nodeView(node)]));
+    if (!sameNodeViews(views, this.nodeViews)) this.nodeViews = views;
+    return this.nodeViews;
   }
 
   private recordAssignments(mine: readonly Announcement[]): void {
@@ -206,4 +217,16 @@ export class Speaker {
     }
     this.announced = now;
   }
+}
+
+function sameNodeViews(a: ReadonlyMap<string, NodeView>, b: ReadonlyMap<string, NodeView>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, view] of a) {
+    const other = b.get(name);
+    if (!other || other.networkUnavailable !== view.networkUnavailable) return false;
+    const labels = Object.entries(view.labels);
+    if (labels.length !== Object.keys(other.labels).length) return false;
+    if (labels.some(([key, value]) => other.labels[key] !== value)) return false;
+  }
+  return true;
 }

@@ -140,6 +140,13 @@ export class BgpSession {
   private readonly ttl: number;
   /** What we want the peer to have, by prefix key. */
   private wanted = new Map<string, SessionRoute>();
+  /** prefixKey per wanted route object: callers pass the same objects again while unchanged. */
+  private readonly wantedKeys = new WeakMap<SessionRoute, string>();
+  /**
+   * Each wanted route with its next hop filled in and its attributes' identity, per route object.
+   * Valid for one connection (the next hop may be its local address), so cleared with it.
+   */
+  private resolved = new WeakMap<SessionRoute, { route: Route; key: string } | null>();
   /** What the peer was sent on the current connection (resolved next hops), by prefix key. */
   private readonly advertised = new Map<string, { route: Route; key: string }>();
   private connection: Connection | undefined;
@@ -230,7 +237,14 @@ export class BgpSession {
    */
   setRoutes(routes: readonly SessionRoute[]): void {
     const wanted = new Map<string, SessionRoute>();
-    for (const route of routes) wanted.set(prefixKey(route.prefix), route);
+    for (const route of routes) {
+      let key = this.wantedKeys.get(route);
+      if (key === undefined) {
+        key = prefixKey(route.prefix);
+        this.wantedKeys.set(route, key);
+      }
+      wanted.set(key, route);
+    }
     this.wanted = wanted;
     if (this.fsm.state === 'Established') this.sendChanges();
   }
@@ -336,8 +350,10 @@ export class BgpSession {
     this.connection = connection;
     try {
       this.localAddress = socket.localAddress ? parseIp(unmapped(socket.localAddress)) : undefined;
+      this.resolved = new WeakMap();
     } catch {
       this.localAddress = undefined;
+      this.resolved = new WeakMap();
     }
     socket.on('data', (chunk: Buffer) => {
       if (!connection.closing) this.receive(connection, chunk);
@@ -474,6 +490,7 @@ export class BgpSession {
     this.negotiated = undefined;
     this.advertised.clear();
     this.localAddress = undefined;
+    this.resolved = new WeakMap();
     const fields = {
       reason: reason.message,
       ...(reason.retryInMs !== undefined ? { retryInMs: reason.retryInMs } : {}),
@@ -528,16 +545,25 @@ export class BgpSession {
     const keep = new Set<string>();
     for (const [prefix, wanted] of this.wanted) {
       if (!families.includes(wanted.prefix.family)) continue;
-      const route = this.resolve(wanted);
-      if (!route) continue;
+      const resolved = this.resolvedWithKey(wanted);
+      if (!resolved) continue;
       keep.add(prefix);
-      const key = attributesKey(route.attributes);
-      if (this.advertised.get(prefix)?.key !== key) announce.push({ route, key });
+      if (this.advertised.get(prefix)?.key !== resolved.key) announce.push(resolved);
     }
     const withdraw = [...this.advertised].flatMap(([prefix, { route }]) =>
       keep.has(prefix) ? [] : [route.prefix],
     );
     return { announce, withdraw };
+  }
+
+  private resolvedWithKey(wanted: SessionRoute): { route: Route; key: string } | undefined {
+    let resolved = this.resolved.get(wanted);
+    if (resolved === undefined) {
+      const route = this.resolve(wanted);
+      resolved = route ? { route, key: attributesKey(route.attributes) } : null;
+      this.resolved.set(wanted, resolved);
+    }
+    return resolved ?? undefined;
   }
 
   private resolve(route: SessionRoute): Route | undefined {

@@ -44,6 +44,8 @@ interface Running {
   readonly peer: Peer;
   readonly fingerprint: string;
   readonly session: SessionHandle;
+  /** This peer's form of each route object, kept while the route object lives (see routes.ts). */
+  readonly sessionRoutes: WeakMap<AdvertisedRoute, SessionRoute>;
 }
 
 const peerName = (peer: Peer): string => `${formatIp(peer.peerAddress)}:${peer.peerPort}`;
@@ -75,7 +77,7 @@ export class BgpSessions implements BgpPort {
     for (const [name, peer] of wanted) {
       if (!this.running.has(name)) this.running.set(name, this.open(peer));
     }
-    for (const running of this.running.values()) running.session.setRoutes(this.sessionRoutes(running.peer));
+    for (const running of this.running.values()) running.session.setRoutes(this.sessionRoutes(running));
   }
 
   /** Speaker shutdown: Cease "Administrative Shutdown" to every peer. */
@@ -113,21 +115,27 @@ export class BgpSessions implements BgpPort {
     });
     this.options.log.info('peer added', { peer: peerName(peer) });
     session.start();
-    return { peer, fingerprint: fingerprint(peer), session };
+    return { peer, fingerprint: fingerprint(peer), session, sessionRoutes: new WeakMap() };
   }
 
-  private sessionRoutes(peer: Peer): SessionRoute[] {
+  private sessionRoutes({ peer, sessionRoutes }: Running): SessionRoute[] {
     const ebgp = peer.myAsn !== peer.peerAsn;
-    return this.routes.map((route) => ({
-      prefix: route.prefix,
-      attributes: {
-        origin: 'igp',
-        asPath: ebgp ? [peer.myAsn] : [],
-        ...(ebgp ? {} : { localPref: route.localPref ?? DEFAULT_LOCAL_PREF }),
-        communities: route.communities,
-        largeCommunities: route.largeCommunities,
-      },
-    }));
+    return this.routes.map((route) => {
+      const known = sessionRoutes.get(route);
+      if (known) return known;
+      const made: SessionRoute = {
+        prefix: route.prefix,
+        attributes: {
+          origin: 'igp',
+          asPath: ebgp ? [peer.myAsn] : [],
+          ...(ebgp ? {} : { localPref: route.localPref ?? DEFAULT_LOCAL_PREF }),
+          communities: route.communities,
+          largeCommunities: route.largeCommunities,
+        },
+      };
+      sessionRoutes.set(route, made);
+      return made;
+    });
   }
 
   private now(): number {

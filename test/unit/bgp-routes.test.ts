@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { routesForNode } from '../../speaker/bgp/routes.ts';
+import { IncrementalRoutes, routesForNode } from '../../speaker/bgp/routes.ts';
 import { peersForNode, selectorMatches } from '../../speaker/bgp/node-selectors.ts';
 import type { Announcement } from '../../speaker/desired-state.ts';
 import type { AddressPool, NodeSelector, Peer } from '../../shared/config/types.ts';
@@ -77,6 +77,47 @@ describe('BGP routes for a node', () => {
         ['10.9.0.1/32', undefined, [], 0],
         ['10.9.0.7/32', undefined, [], 0],
       ],
+    );
+  });
+});
+
+describe('incremental BGP routes', () => {
+  const byKey = <T extends { key: string }>(list: readonly T[]) =>
+    [...list].sort((a, b) => (a.key < b.key ? -1 : 1));
+  const aggregating = pool('b', [
+    {
+      aggregationLength: 24,
+      aggregationLengthV6: 128,
+      localPref: 50,
+      communities: [{ kind: 'standard', value: 0xfde8_0001 }],
+    },
+    { aggregationLength: 32, aggregationLengthV6: 128, localPref: undefined, communities: [] },
+  ]);
+
+  it('answers as routesForNode does and keeps the route objects of unchanged announcements', () => {
+    const incremental = new IncrementalRoutes();
+    const announcements = [
+      announcement('10.9.0.1', ['n1']),
+      announcement('10.9.0.2', ['n1', 'n2']),
+      announcement('10.9.0.3', ['n2']),
+    ];
+    const pools = [aggregating];
+    const first = incremental.compute(announcements, pools, 'n1');
+    assert.deepEqual(byKey(first), routesForNode(announcements, pools, 'n1'));
+
+    const next = [...announcements.slice(0, 2), announcement('10.9.0.3', ['n1'])];
+    const second = incremental.compute(next, pools, 'n1');
+    assert.deepEqual(byKey(second), routesForNode(next, pools, 'n1'));
+    const reused = second.filter((route) => first.includes(route)).map((route) => route.key);
+    // The /24 merges several fragments and is rebuilt; host routes of unchanged announcements are kept.
+    assert.deepEqual(reused.sort(), ['10.9.0.1/32', '10.9.0.2/32']);
+
+    const newPools = [pool('b', [])];
+    const third = incremental.compute(next, newPools, 'n1');
+    assert.deepEqual(byKey(third), routesForNode(next, newPools, 'n1'));
+    assert.ok(
+      third.every((route) => !second.includes(route)),
+      'new pools, new routes',
     );
   });
 });

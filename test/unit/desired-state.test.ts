@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   EXCLUDE_LABEL,
+  IncrementalDesiredState,
   desiredAnnouncements,
   type DesiredStateInput,
   type NodeView,
@@ -132,6 +133,54 @@ describe('desired state (layer 2)', () => {
     assert.deepEqual(desiredAnnouncements(i)[0]?.advertisers, ['n1']);
     const cluster = input([service('ns/b', '10.9.0.2')], { alive: new Set() });
     assert.deepEqual(desiredAnnouncements(cluster)[0]?.advertisers, ['n1', 'n2', 'n3']);
+  });
+});
+
+describe('incremental desired state', () => {
+  const byAddress = (list: readonly { ipText: string }[]) =>
+    [...list].sort((a, b) => (a.ipText < b.ipText ? -1 : 1));
+
+  it('answers as desiredAnnouncements does, keeping the objects of untouched addresses', () => {
+    const incremental = new IncrementalDesiredState();
+    const services = Array.from({ length: 20 }, (_, n) =>
+      service(`ns/s${n}`, `10.${n % 2 ? 9 : 0}.0.${n + 1}`),
+    );
+    const base = input(services);
+    const first = incremental.compute(base);
+    assert.deepEqual(byAddress(first), desiredAnnouncements(base));
+
+    // One Service loses its endpoints (a new view object), another is added.
+    const changed = [...services];
+    changed[3] = service('ns/s3', '10.9.0.4', { hasReadyEndpoints: false, readyEndpointNodes: new Set() });
+    changed.push(service('ns/new', '10.0.0.99'));
+    const next = { ...base, services: changed };
+    const second = incremental.compute(next);
+    assert.deepEqual(byAddress(second), desiredAnnouncements(next));
+    const before = new Map(first.map((a) => [a.ipText, a]));
+    const reused = second.filter((a) => before.get(a.ipText) === a).map((a) => a.ipText);
+    assert.equal(reused.length, 19, 'all but the changed and the new address reused');
+    assert.ok(!reused.includes('10.9.0.4') && !reused.includes('10.0.0.99'));
+  });
+
+  it('recomputes everything when the nodes, the alive set or the pools change', () => {
+    const incremental = new IncrementalDesiredState();
+    const services = [service('ns/a', '10.0.0.1'), service('ns/b', '10.9.0.1')];
+    const base = input(services);
+    const first = incremental.compute(base);
+    for (const change of [
+      { alive: new Set(['n2', 'n3']) },
+      { nodes: new Map([node('n2'), node('n3')]) },
+      { pools: [...base.pools] },
+    ]) {
+      const next = { ...base, ...change };
+      const again = incremental.compute(next);
+      assert.deepEqual(byAddress(again), desiredAnnouncements(next));
+      assert.ok(
+        again.every((a) => !first.includes(a)),
+        `new objects after ${Object.keys(change)[0]}`,
+      );
+      incremental.compute(base);
+    }
   });
 });
 
