@@ -1,6 +1,7 @@
 /**
- * The same speakers against a second BGP implementation, BIRD 2: sessions, ECMP paths with
- * communities and large communities, withdrawal. Asserted from `birdc show route all` and the
+ * The same speakers against a second BGP implementation, BIRD 2: sessions (one of them TCP MD5
+ * signed, chosen by peer node-selectors), ECMP paths with communities and large communities,
+ * withdrawal. Asserted from `birdc show route all` and the
  * router's kernel table.
  */
 import { after, before, describe, it } from 'node:test';
@@ -10,11 +11,25 @@ import { waitFor } from '../harness/wait.ts';
 import { ClusterLab } from '../lab/cluster-lab.ts';
 import { birdRouterConfig } from '../lab/bird.ts';
 
+// node3 reaches the router through its own peer entry, with a TCP MD5 password: the same router,
+// picked by node-selectors, as a site would do for one rack.
+const MD5_PASSWORD = 'rack3-md5-key';
 const CONFIG = `peers:
 - peer-address: 10.99.0.1
   peer-asn: 64501
   my-asn: 64500
   hold-time: 3s
+  node-selectors:
+  - match-expressions:
+    - {key: kubernetes.io/hostname, operator: NotIn, values: [node3]}
+- peer-address: 10.99.0.1
+  peer-asn: 64501
+  my-asn: 64500
+  hold-time: 3s
+  password: ${MD5_PASSWORD}
+  node-selectors:
+  - match-labels:
+      kubernetes.io/hostname: node3
 address-pools:
 - name: lab
   protocol: layer2
@@ -45,7 +60,7 @@ describe('BGP with BIRD 2', { concurrency: false }, () => {
         speakers: [
           { name: 'node1', address: '10.99.0.11', asn: 64500 },
           { name: 'node2', address: '10.99.0.12', asn: 64500 },
-          { name: 'node3', address: '10.99.0.13', asn: 64500 },
+          { name: 'node3', address: '10.99.0.13', asn: 64500, password: MD5_PASSWORD },
         ],
       }),
     });
@@ -54,7 +69,9 @@ describe('BGP with BIRD 2', { concurrency: false }, () => {
     await lab?.stop();
   });
 
-  it('establishes a session from every node', async () => {
+  // BIRD drops node3's segments unless they carry the MD5 signature of its password, so node3's
+  // session coming up proves the config's password reached the kernel through our addon.
+  it('establishes a session from every node, node3 signed with TCP MD5 from its own peer entry', async () => {
     await waitFor(
       async () => ((await lab.bird.birdc('show protocols')).match(/Established/g) ?? []).length === 3,
       {

@@ -71,7 +71,13 @@ export async function startBird(ns: string, config: string): Promise<BirdRouter>
 export function birdRouterConfig(options: {
   readonly asn: number;
   readonly routerId: string;
-  readonly speakers: readonly { readonly name: string; readonly address: string; readonly asn: number }[];
+  readonly speakers: readonly {
+    readonly name: string;
+    readonly address: string;
+    readonly asn: number;
+    /** TCP MD5 key for this neighbour: BIRD then ignores its unsigned segments. */
+    readonly password?: string;
+  }[];
 }): string {
   return [
     `router id ${options.routerId};`,
@@ -89,7 +95,9 @@ export function birdRouterConfig(options: {
     '}',
     ...options.speakers.map(
       (speaker) =>
-        `protocol bgp ${speaker.name} from speakers { neighbor ${speaker.address} as ${speaker.asn}; }`,
+        `protocol bgp ${speaker.name} from speakers { neighbor ${speaker.address} as ${speaker.asn};${
+          speaker.password ? ` password "${speaker.password}";` : ''
+        } }`,
     ),
     '',
   ].join('\n');
