@@ -70,7 +70,11 @@ export type ErrorCode =
   | 'BGP_FSM_ERROR'
   | 'BGP_CEASE'
   | 'BGP_ROUTE_REFRESH_ERROR'
-  | 'BGP_ENCODE_INVALID';
+  | 'BGP_ENCODE_INVALID'
+  // Node proxy (speaker/proxy): a bad target handed to it (our bug), or nftables refusing the work
+  | 'PROXY_INVALID'
+  | 'NFT_NOT_FOUND'
+  | 'NFT_FAILED';
 
 export class MetallbError extends Error {
   readonly code: ErrorCode;

@@ -27,6 +27,15 @@ export interface ServiceView {
   readonly readyEndpointNodes: ReadonlySet<string>;
   /** Any ready endpoint at all (some may have no node name). */
   readonly hasReadyEndpoints: boolean;
+  /** The Service's ports with their NodePorts, for the node proxy. */
+  readonly ports: readonly ServicePort[];
+}
+
+export interface ServicePort {
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  readonly port: number;
+  /** Absent when the Service has none (allocateLoadBalancerNodePorts: false). */
+  readonly nodePort: number | undefined;
 }
 
 export interface DesiredStateInput {

@@ -18,6 +18,7 @@ import { registerMembershipMetrics } from './membership/membership-metrics.ts';
 import { BgpSession } from './bgp/session.ts';
 import { BgpSessions } from './bgp/sessions.ts';
 import { nodeAddresses } from './node-addresses.ts';
+import { NftProxy } from './proxy/nft.ts';
 import { Speaker } from './speaker.ts';
 
 export const SPEAKER_USAGE = `usage: metallb-ts speaker [flags]
@@ -32,6 +33,9 @@ export const SPEAKER_USAGE = `usage: metallb-ts speaker [flags]
   --ml-suspicion-ms N        suspicion before a silent node is dead (default: 250)
   --interfaces LIST          announce only on these interfaces (comma-separated; default: all suitable)
   --gratuitous-interval S    also re-announce every S seconds, for switches whose FDB ages out (default: off)
+  --node-proxy               forward traffic for announced addresses to the Services' NodePorts with
+                             nftables (table inet metallb_ts; needs nft and NET_ADMIN). Off by default:
+                             kube-proxy already does this in a normal cluster
   --metrics-host ADDR        address of the metrics/health server (default: --host)
   --port N                   port of the metrics/health server (default: 7472)
   --log-level LEVEL          debug, info, warn or error (default: info)`;
@@ -54,6 +58,7 @@ export async function runSpeaker(args: string[]): Promise<number> {
       'ml-suspicion-ms': { type: 'string' },
       interfaces: { type: 'string' },
       'gratuitous-interval': { type: 'string' },
+      'node-proxy': { type: 'boolean', default: false },
       'metrics-host': { type: 'string' },
       port: { type: 'string', default: '7472' },
       'log-level': { type: 'string', default: 'info' },
@@ -77,6 +82,17 @@ export async function runSpeaker(args: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger({ component: 'speaker', node: nodeName }, values['log-level'] as Level);
+  let proxy: NftProxy | undefined;
+  if (values['node-proxy']) {
+    try {
+      // First, before anything announces: a node proxy that cannot work must stop the speaker with
+      // nft's own words, not leave it announcing addresses that lead nowhere.
+      proxy = await NftProxy.start({ log });
+    } catch (error) {
+      process.stderr.write(`speaker: --node-proxy: ${(error as Error).message}\n`);
+      return 1;
+    }
+  }
   const registry = new Registry();
   const membership = new Membership({
     nodeName,
@@ -129,6 +145,7 @@ export async function runSpeaker(args: string[]): Promise<number> {
     membership,
     layer2: announcer,
     bgp,
+    proxy,
     log,
     registry,
   });
@@ -148,6 +165,7 @@ export async function runSpeaker(args: string[]): Promise<number> {
   // Tell the other speakers and the routers first, so they move traffic at once; then stop answering.
   log.info('speaker leaving');
   await Promise.all([membership.leave(), bgp.shutdown()]);
+  await proxy?.stop();
   announcer.close();
   stopInterfaces();
   speaker.stop();

@@ -19,6 +19,8 @@ import { ResilientWatch } from '../shared/k8s/watch.ts';
 import type { Logger } from '../shared/log.ts';
 import { IncrementalDesiredState, type Announcement, type NodeView } from './desired-state.ts';
 import type { BgpPort, Layer2Port, MembershipPort } from './ports.ts';
+import type { ProxyPort } from './proxy/port.ts';
+import { proxyTargets } from './proxy/targets.ts';
 import { peersForNode } from './bgp/node-selectors.ts';
 import { IncrementalRoutes } from './bgp/routes.ts';
 import { SpeakerMetrics } from './speaker-metrics.ts';
@@ -33,6 +35,8 @@ export interface SpeakerOptions {
   readonly membership: MembershipPort;
   readonly layer2: Layer2Port;
   readonly bgp: BgpPort;
+  /** The node proxy, when enabled (--node-proxy). */
+  readonly proxy?: ProxyPort | undefined;
   readonly log: Logger;
   readonly registry: Registry;
 }
@@ -184,6 +188,9 @@ export class Speaker {
     this.options.bgp.setDesired(
       peersForNode(this.config.current?.peers ?? [], myLabels),
       this.routes.compute(advertised, pools, nodeName),
+    );
+    this.options.proxy?.setTargets(
+      proxyTargets([...mine, ...advertised], new Map(services.map((view) => [view.key, view]))),
     );
     this.metrics.announced([...mine, ...advertised]);
     this.recordAssignments([...mine, ...advertised]);

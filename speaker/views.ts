@@ -4,7 +4,7 @@
  */
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { formatIp, parseIp, type IpAddress } from '../shared/ip/address.ts';
-import type { NodeView, ServiceView } from './desired-state.ts';
+import type { NodeView, ServicePort, ServiceView } from './desired-state.ts';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -55,6 +55,12 @@ export function serviceView(service: V1Service, slices: readonly V1EndpointSlice
     trafficPolicy: service.spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
     readyEndpointNodes,
     hasReadyEndpoints,
+    ports: (service.spec.ports ?? []).map((port): ServicePort => ({
+      // The API defaults an absent protocol to TCP.
+      protocol: port.protocol === 'UDP' || port.protocol === 'SCTP' ? port.protocol : 'TCP',
+      port: port.port,
+      nodePort: port.nodePort,
+    })),
   };
 }
 

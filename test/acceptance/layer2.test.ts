@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { announcerOrder } from '../../speaker/layer2/election.ts';
+import { PROXY_TABLE } from '../../speaker/proxy/ruleset.ts';
 import { useApiServer } from '../harness/apiserver.ts';
 import { waitFor } from '../harness/wait.ts';
 import { ClusterLab } from '../lab/cluster-lab.ts';
@@ -47,6 +48,14 @@ describe('layer 2', { concurrency: false }, () => {
         ),
       1,
     );
+  });
+
+  it('without --node-proxy creates no nftables table, and still announces', async () => {
+    const [ip] = await lab.createService('unproxied');
+    assert.deepEqual(lab.arpAnswerers(ip!, 1), [announcerOrder(ip!, ALL)[0]]);
+    for (const node of lab.nodes) {
+      assert.ok(!lab.network.exec(node.ns, 'nft', ['list', 'tables']).includes(PROXY_TABLE), node.name);
+    }
   });
 
   it('counts requests, responses and gratuitous packets on the owner', async () => {

@@ -5,17 +5,19 @@
  * running FRR. Used by the acceptance tests, the benchmarks and the lab command, with helpers that
  * look at the network the way a client or a router does.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../shared/k8s/client.ts';
 import { startApiServer, type ApiServer } from '../harness/apiserver.ts';
 import { startController, type ControllerProcess } from '../harness/controller-process.ts';
+import { startDaemon, type Daemon } from '../harness/daemon.ts';
 import { startSpeaker, type SpeakerProcess } from '../harness/speaker-process.ts';
 import { waitFor } from '../harness/wait.ts';
 import { startApiRelay, type ApiRelay } from './api-relay.ts';
 import { startBird, type BirdRouter } from './bird.ts';
-import { startFrr, type FrrRouter } from './frr.ts';
+import { listeningRouterConfig, startFrr, type FrrRouter } from './frr.ts';
 import { createLabNetwork, type LabHost, type LabNetwork } from './netns.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -28,12 +30,67 @@ export const LAB_CONFIG = `address-pools:
   - fd00:99::200-fd00:99::250
 `;
 
+/**
+ * The NodePorts the lab hands out (Services get theirs explicitly from this block) and on which the
+ * backend stand-in of every node listens (see nodeport-backend.ts).
+ */
+export const LAB_NODE_PORTS = { first: 30000, count: 200 } as const;
+
+/** What the backend stand-ins answer: `You've hit node2 (NodePort 30001/TCP)`. */
+export const BACKEND_ANSWER = /You've hit (\S+) \(NodePort (\d+)\/(TCP|UDP)\)/;
+
+export interface BackendAnswer {
+  readonly node: string;
+  readonly nodePort: number;
+  readonly protocol: 'TCP' | 'UDP';
+}
+
+const hostPart = (ip: string): string => (ip.includes(':') ? `[${ip}]` : ip);
+
+export interface ServicePortSpec {
+  readonly port: number;
+  readonly protocol?: 'TCP' | 'UDP';
+  /** Default: the next one of LAB_NODE_PORTS (where the backend stand-ins listen). */
+  readonly nodePort?: number;
+}
+
+/** Both modes side by side: the layer-2 pool on the lab segment, a BGP pool the router spreads. */
+export const BOTH_MODES_CONFIG = `peers:
+- peer-address: 10.99.0.1
+  peer-asn: 64501
+  my-asn: 64500
+  hold-time: 9s
+address-pools:
+- name: default
+  protocol: layer2
+  addresses:
+  - 10.99.0.200-10.99.0.250
+  - fd00:99::200-fd00:99::250
+- name: bgp
+  protocol: bgp
+  auto-assign: false
+  avoid-buggy-ips: true
+  addresses:
+  - 10.100.0.0/24
+  - fd00:100::/120
+`;
+
+/** The FRR side of BOTH_MODES_CONFIG: AS 64501 at 10.99.0.1, accepting every lab node. */
+export const BOTH_MODES_ROUTER = listeningRouterConfig({
+  asn: 64501,
+  routerId: '10.99.0.1',
+  listenRanges: ['10.99.0.0/24'],
+  holdSeconds: 9,
+});
+
 export interface ServiceSpec {
   readonly ip?: string;
   readonly endpointNodes?: string[];
   readonly trafficPolicy?: 'Cluster' | 'Local';
   readonly annotations?: Record<string, string>;
   readonly port?: number;
+  /** Several ports (overrides `port`); each gets a NodePort from LAB_NODE_PORTS. */
+  readonly ports?: readonly ServicePortSpec[];
   readonly dualStack?: boolean;
   readonly namespace?: string;
 }
@@ -50,6 +107,13 @@ export interface ClusterLabOptions {
   readonly birdConfig?: string;
   /** Node labels, by node name (e.g. for peer node-selectors). */
   readonly nodeLabels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * Speakers run with --node-proxy, and every node runs the NodePort backend stand-in, so a client
+   * reaches Services end to end through their EXTERNAL-IPs.
+   */
+  readonly nodeProxy?: boolean;
+  /** Told each stage of the start-up as it begins (the lab command prints them). */
+  readonly progress?: (stage: string) => void;
 }
 
 export class ClusterLab {
@@ -63,6 +127,8 @@ export class ClusterLab {
   private readonly ownsApi: boolean;
   private frr: FrrRouter | undefined;
   private birdRouter: BirdRouter | undefined;
+  private readonly backends: Daemon[] = [];
+  private nextNodePort: number = LAB_NODE_PORTS.first;
 
   private constructor(
     readonly api: ApiServer,
@@ -75,9 +141,11 @@ export class ClusterLab {
   }
 
   static async start(options: ClusterLabOptions = {}): Promise<ClusterLab> {
+    if (!options.api) options.progress?.('starting etcd and kube-apiserver on loopback');
     const api = options.api ?? (await startApiServer());
     let network: LabNetwork | undefined;
     try {
+      options.progress?.('creating network namespaces: a switch, three nodes, a client, a router');
       network = createLabNetwork(3, {
         router: options.routerConfig !== undefined || options.birdConfig !== undefined,
       });
@@ -157,7 +225,7 @@ export class ClusterLab {
       this.speakerKubeconfig,
       this.memberlistKey,
       join(this.api.dir, `speaker-${name}-${Date.now()}.log`),
-      this.options.speakerArgs ?? [],
+      [...(this.options.nodeProxy ? ['--node-proxy'] : []), ...(this.options.speakerArgs ?? [])],
     );
     this.speakers.set(name, speaker);
     try {
@@ -185,7 +253,13 @@ export class ClusterLab {
           type: 'LoadBalancer',
           selector: { app: name },
           externalTrafficPolicy: spec.trafficPolicy ?? 'Cluster',
-          ports: [{ port: spec.port ?? 80, targetPort: 8080 }],
+          ports: (spec.ports ?? [{ port: spec.port ?? 80 }]).map(({ port, protocol, nodePort }) => ({
+            name: `${(protocol ?? 'TCP').toLowerCase()}-${port}`,
+            port,
+            protocol: protocol ?? 'TCP',
+            targetPort: 8080,
+            nodePort: nodePort ?? this.takeNodePort(),
+          })),
           ...(spec.dualStack ? { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] } : {}),
         },
       },
@@ -197,8 +271,52 @@ export class ClusterLab {
         const ips = (service.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '');
         return ips.length > 0 ? ips : undefined;
       },
-      { description: `${name} to get an address` },
+      { description: `${name} to get an address`, intervalMs: 20 },
     );
+  }
+
+  private takeNodePort(): number {
+    if (this.nextNodePort >= LAB_NODE_PORTS.first + LAB_NODE_PORTS.count)
+      throw new Error(`the lab's ${LAB_NODE_PORTS.count} NodePorts are all used`);
+    return this.nextNodePort++;
+  }
+
+  /** One HTTP request from the client on a new connection: who answered, or undefined on timeout. */
+  async curlFromClient(ip: string, port: number, timeoutSeconds = 2): Promise<BackendAnswer | undefined> {
+    return this.askFromClient('curl', [
+      '-s',
+      '--max-time',
+      String(timeoutSeconds),
+      `http://${hostPart(ip)}:${port}/`,
+    ]);
+  }
+
+  /** One UDP datagram from the client: who answered, or undefined on timeout. */
+  async udpFromClient(ip: string, port: number, timeoutSeconds = 2): Promise<BackendAnswer | undefined> {
+    return this.askFromClient(
+      'socat',
+      ['-t', String(timeoutSeconds), '-T', String(timeoutSeconds), '-', `UDP:${hostPart(ip)}:${port}`],
+      'hello\n',
+    );
+  }
+
+  private async askFromClient(
+    command: string,
+    args: string[],
+    input?: string,
+  ): Promise<BackendAnswer | undefined> {
+    const running = promisify(execFile)('ip', ['netns', 'exec', this.network.client.ns, command, ...args], {
+      encoding: 'utf8',
+    });
+    running.child.stdin?.end(input ?? '');
+    try {
+      const match = BACKEND_ANSWER.exec((await running).stdout);
+      return match
+        ? { node: match[1]!, nodePort: Number(match[2]), protocol: match[3] as 'TCP' | 'UDP' }
+        : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async setEndpoints(service: string, nodes: string[], namespace = 'default'): Promise<void> {
@@ -293,6 +411,7 @@ export class ClusterLab {
 
   async stop(): Promise<void> {
     await Promise.all([...this.speakers.values()].map((s) => s.daemon.stop(2000)));
+    await Promise.all(this.backends.map((backend) => backend.stop()));
     await this.controllerProcess?.daemon.stop();
     await this.relay?.stop();
     await this.frr?.stop();
@@ -302,6 +421,10 @@ export class ClusterLab {
   }
 
   private async install(): Promise<void> {
+    const progress = this.options.progress ?? (() => {});
+    progress(
+      'kubectl apply -f manifests/namespace.yaml -f manifests/metallb.yaml; the ConfigMap; three Nodes',
+    );
     await this.kubectl([
       'apply',
       '--server-side',
@@ -336,11 +459,13 @@ export class ClusterLab {
       });
     }
     if (this.options.routerConfig !== undefined && this.network.router) {
+      progress('starting FRR (zebra + bgpd) in the router namespace');
       this.frr = await startFrr({ ns: this.network.router.ns, bgpdConfig: this.options.routerConfig });
     }
     if (this.options.birdConfig !== undefined && this.network.router) {
       this.birdRouter = await startBird(this.network.router.ns, this.options.birdConfig);
     }
+    progress('starting the controller as ServiceAccount metallb-system/controller');
     const controllerToken = (
       await this.kubectl(['create', 'token', 'controller', '-n', 'metallb-system'])
     ).trim();
@@ -372,6 +497,36 @@ export class ClusterLab {
     ).trim();
     this.speakerKubeconfig = join(this.api.dir, 'speaker.kubeconfig');
     this.api.writeKubeconfig(this.speakerKubeconfig, this.speakerToken, 'speaker', this.relay.url);
+    progress(
+      `starting a speaker per node as ServiceAccount metallb-system/speaker${this.options.nodeProxy ? ' (--node-proxy), and the NodePort backends' : ''}`,
+    );
+    if (this.options.nodeProxy) await Promise.all(this.network.nodes.map((node) => this.startBackend(node)));
     await Promise.all(this.network.nodes.map((node) => this.startNodeSpeaker(node.name)));
+  }
+
+  private async startBackend(node: LabHost): Promise<void> {
+    const logFile = join(this.api.dir, `backend-${node.name}.log`);
+    const backend = await startDaemon({
+      name: `backend-${node.name}`,
+      command: 'ip',
+      args: [
+        'netns',
+        'exec',
+        node.ns,
+        process.execPath,
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'nodeport-backend.ts'),
+        `--node=${node.name}`,
+        `--first=${LAB_NODE_PORTS.first}`,
+        `--count=${LAB_NODE_PORTS.count}`,
+      ],
+      logFile,
+    });
+    this.backends.push(backend);
+    await waitFor(() => backend.logTail(5).includes('listening'), {
+      description: `the NodePort backend on ${node.name}`,
+      timeoutMs: 20_000,
+    });
   }
 }

@@ -1,7 +1,9 @@
 /**
- * The layer-2 lab network: a "switch" namespace holding a Linux bridge, node namespaces and a client
- * namespace, each attached to the bridge by a veth pair created inside the switch namespace. Nothing
- * touches the machine's own network. Names carry a per-run prefix, teardown deletes exactly what
+ * The lab network: a "switch" namespace holding a Linux bridge, node namespaces and a client
+ * namespace, each attached to the bridge by a veth pair created inside the switch namespace. With a
+ * router, the client also sits behind it on a second link ("outside", 10.250.0.0/24), reaching
+ * everything off the lab segment (the BGP pools) through it, as a client of a real site would; the
+ * nodes route back through it too. Nothing touches the machine's own network. Names carry a per-run prefix, teardown deletes exactly what
  * was created, and an exit hook does it too if the test process dies.
  */
 import { execFileSync } from 'node:child_process';
@@ -24,6 +26,8 @@ export interface LabNetwork {
   readonly client: LabHost;
   /** A router on the same segment (10.99.0.1), when asked for: the BGP peer of the speakers. */
   readonly router: LabHost | undefined;
+  /** With a router: the client's addresses on the outside link, where BGP traffic comes from. */
+  readonly outside: { readonly ipv4: string; readonly ipv6: string } | undefined;
   /** Runs a command inside a namespace and returns its stdout (throws on failure). */
   exec(ns: string, command: string, args: readonly string[]): string;
   teardown(): void;
@@ -31,6 +35,10 @@ export interface LabNetwork {
 
 export const LAB_SUBNET_V4 = '10.99.0';
 export const LAB_SUBNET_V6 = 'fd00:99::';
+const OUTSIDE = {
+  client: { ipv4: '10.250.0.100', ipv6: 'fd00:250::100' },
+  router: { ipv4: '10.250.0.1', ipv6: 'fd00:250::1' },
+};
 
 function ip(args: readonly string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -93,6 +101,7 @@ export function createLabNetwork(nodeCount: number, options: { router?: boolean 
       // nodad: usable at once, no duplicate address detection delay.
       ip(['-n', member.ns, 'addr', 'add', `${member.ipv6}/64`, 'dev', member.ifname, 'nodad']);
     }
+    if (router) connectOutside(client.ns, router, nodes);
   } catch (error) {
     teardown();
     unregister();
@@ -104,6 +113,7 @@ export function createLabNetwork(nodeCount: number, options: { router?: boolean 
     nodes,
     client,
     router,
+    outside: router ? OUTSIDE.client : undefined,
     exec: (ns, command, args) =>
       execFileSync('ip', ['netns', 'exec', ns, command, ...args], {
         encoding: 'utf8',
@@ -114,4 +124,43 @@ export function createLabNetwork(nodeCount: number, options: { router?: boolean 
       unregister();
     },
   };
+}
+
+/**
+ * The client's second link, straight to the router, and the routes and sysctls that make the router
+ * a router: forwarding on, and ECMP hashing on ports too (the default hashes addresses only, which
+ * would send every connection of one client to one node).
+ */
+function connectOutside(clientNs: string, router: LabHost, nodes: readonly LabHost[]): void {
+  ip(['-n', clientNs, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1', 'netns', router.ns]);
+  for (const [ns, address] of [
+    [clientNs, OUTSIDE.client],
+    [router.ns, OUTSIDE.router],
+  ] as const) {
+    ip(['-n', ns, 'link', 'set', 'eth1', 'up']);
+    ip(['-n', ns, 'addr', 'add', `${address.ipv4}/24`, 'dev', 'eth1']);
+    ip(['-n', ns, 'addr', 'add', `${address.ipv6}/64`, 'dev', 'eth1', 'nodad']);
+  }
+  ip(['-n', clientNs, 'route', 'add', 'default', 'via', OUTSIDE.router.ipv4]);
+  ip(['-n', clientNs, '-6', 'route', 'add', 'default', 'via', OUTSIDE.router.ipv6]);
+  for (const node of nodes) {
+    ip(['-n', node.ns, 'route', 'add', 'default', 'via', router.ipv4]);
+    ip(['-n', node.ns, '-6', 'route', 'add', 'default', 'via', router.ipv6]);
+  }
+  execFileSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      router.ns,
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv4.ip_forward=1',
+      'net.ipv6.conf.all.forwarding=1',
+      'net.ipv4.fib_multipath_hash_policy=1',
+      'net.ipv6.fib_multipath_hash_policy=1',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
 }

@@ -36,6 +36,7 @@ const service = (key: string, ip: string, extra: Partial<ServiceView> = {}): Ser
   trafficPolicy: 'Cluster',
   readyEndpointNodes: new Set(['n1']),
   hasReadyEndpoints: true,
+  ports: [],
   ...extra,
 });
 
