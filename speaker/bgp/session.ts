@@ -140,13 +140,20 @@ export class BgpSession {
   private readonly ttl: number;
   /** What we want the peer to have, by prefix key. */
   private wanted = new Map<string, SessionRoute>();
-  /** prefixKey per wanted route object: callers pass the same objects again while unchanged. */
-  private readonly wantedKeys = new WeakMap<SessionRoute, string>();
   /**
    * Each wanted route with its next hop filled in and its attributes' identity, per route object.
    * Valid for one connection (the next hop may be its local address), so cleared with it.
    */
   private resolved = new WeakMap<SessionRoute, { route: Route; key: string } | null>();
+  /**
+   * The same for attribute sets, by object: routes that share one (sessions.ts interns them) share
+   * its resolved form too, so a table of 10,000 routes is keyed once, and packing, which groups by
+   * attribute object, sees one group instead of 10,000 copies.
+   */
+  private resolvedAttributes = new WeakMap<
+    SessionRoute['attributes'],
+    { attributes: PathAttributes; key: string }
+  >();
   /** What the peer was sent on the current connection (resolved next hops), by prefix key. */
   private readonly advertised = new Map<string, { route: Route; key: string }>();
   private connection: Connection | undefined;
@@ -237,14 +244,7 @@ export class BgpSession {
    */
   setRoutes(routes: readonly SessionRoute[]): void {
     const wanted = new Map<string, SessionRoute>();
-    for (const route of routes) {
-      let key = this.wantedKeys.get(route);
-      if (key === undefined) {
-        key = prefixKey(route.prefix);
-        this.wantedKeys.set(route, key);
-      }
-      wanted.set(key, route);
-    }
+    for (const route of routes) wanted.set(prefixKey(route.prefix), route);
     this.wanted = wanted;
     if (this.fsm.state === 'Established') this.sendChanges();
   }
@@ -351,9 +351,11 @@ export class BgpSession {
     try {
       this.localAddress = socket.localAddress ? parseIp(unmapped(socket.localAddress)) : undefined;
       this.resolved = new WeakMap();
+      this.resolvedAttributes = new WeakMap();
     } catch {
       this.localAddress = undefined;
       this.resolved = new WeakMap();
+      this.resolvedAttributes = new WeakMap();
     }
     socket.on('data', (chunk: Buffer) => {
       if (!connection.closing) this.receive(connection, chunk);
@@ -559,21 +561,31 @@ export class BgpSession {
   private resolvedWithKey(wanted: SessionRoute): { route: Route; key: string } | undefined {
     let resolved = this.resolved.get(wanted);
     if (resolved === undefined) {
-      const route = this.resolve(wanted);
-      resolved = route ? { route, key: attributesKey(route.attributes) } : null;
+      const attributes = this.resolve(wanted);
+      resolved = attributes
+        ? { route: { prefix: wanted.prefix, attributes: attributes.attributes }, key: attributes.key }
+        : null;
       this.resolved.set(wanted, resolved);
     }
     return resolved ?? undefined;
   }
 
-  private resolve(route: SessionRoute): Route | undefined {
+  /** The route's attributes with its next hop filled in, or undefined when it has none to use. */
+  private resolve(route: SessionRoute): { attributes: PathAttributes; key: string } | undefined {
     const family = route.prefix.family;
     const nextHop =
       route.attributes.nextHop ??
       this.options.nextHops?.[family] ??
       (this.localAddress?.family === family ? this.localAddress : undefined);
     if (!nextHop) return undefined;
-    return { prefix: route.prefix, attributes: { ...route.attributes, nextHop } };
+    // An explicit next hop makes the set the route's own; the usual implicit one is per family.
+    const cacheable = route.attributes.nextHop === undefined;
+    const known = cacheable ? this.resolvedAttributes.get(route.attributes) : undefined;
+    if (known && known.attributes.nextHop === nextHop) return known;
+    const attributes = { ...route.attributes, nextHop };
+    const made = { attributes, key: attributesKey(attributes) };
+    if (cacheable) this.resolvedAttributes.set(route.attributes, made);
+    return made;
   }
 
   private pendingCount(): number {

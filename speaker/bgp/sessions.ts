@@ -46,6 +46,11 @@ interface Running {
   readonly session: SessionHandle;
   /** This peer's form of each route object, kept while the route object lives (see routes.ts). */
   readonly sessionRoutes: WeakMap<AdvertisedRoute, SessionRoute>;
+  /**
+   * One attributes object per distinct attribute set (and family, whose next hop differs): routes
+   * sharing it are diffed and packed as one group by identity (session.ts, packing.ts).
+   */
+  readonly attributeSets: Map<string, SessionRoute['attributes']>;
 }
 
 const peerName = (peer: Peer): string => `${formatIp(peer.peerAddress)}:${peer.peerPort}`;
@@ -115,24 +120,39 @@ export class BgpSessions implements BgpPort {
     });
     this.options.log.info('peer added', { peer: peerName(peer) });
     session.start();
-    return { peer, fingerprint: fingerprint(peer), session, sessionRoutes: new WeakMap() };
+    return {
+      peer,
+      fingerprint: fingerprint(peer),
+      session,
+      sessionRoutes: new WeakMap(),
+      attributeSets: new Map(),
+    };
   }
 
-  private sessionRoutes({ peer, sessionRoutes }: Running): SessionRoute[] {
+  private sessionRoutes({ peer, sessionRoutes, attributeSets }: Running): SessionRoute[] {
     const ebgp = peer.myAsn !== peer.peerAsn;
     return this.routes.map((route) => {
       const known = sessionRoutes.get(route);
       if (known) return known;
-      const made: SessionRoute = {
-        prefix: route.prefix,
-        attributes: {
+      const localPref = ebgp ? undefined : (route.localPref ?? DEFAULT_LOCAL_PREF);
+      const setKey = JSON.stringify([
+        route.prefix.family,
+        localPref,
+        route.communities,
+        route.largeCommunities,
+      ]);
+      let attributes = attributeSets.get(setKey);
+      if (!attributes) {
+        attributes = {
           origin: 'igp',
           asPath: ebgp ? [peer.myAsn] : [],
-          ...(ebgp ? {} : { localPref: route.localPref ?? DEFAULT_LOCAL_PREF }),
+          ...(localPref === undefined ? {} : { localPref }),
           communities: route.communities,
           largeCommunities: route.largeCommunities,
-        },
-      };
+        };
+        attributeSets.set(setKey, attributes);
+      }
+      const made: SessionRoute = { prefix: route.prefix, attributes };
       sessionRoutes.set(route, made);
       return made;
     });

@@ -58,9 +58,20 @@ export function comparePrefixes(a: Prefix, b: Prefix): number {
   return a.length - b.length;
 }
 
-/** A string unique per prefix, for Map keys. */
+const keys = new WeakMap<Prefix, string>();
+
+/**
+ * A string unique per prefix, for Map keys. Remembered per prefix object: a speaker's routes keep
+ * their prefix objects for life and are keyed on every diff and every packing, and BigInt to text
+ * is the costly part.
+ */
 export function prefixKey(prefix: Prefix): string {
-  return `${prefix.family}/${prefix.address.value.toString(16)}/${prefix.length}`;
+  let key = keys.get(prefix);
+  if (key === undefined) {
+    key = `${prefix.family}/${prefix.address.value.toString(16)}/${prefix.length}`;
+    keys.set(prefix, key);
+  }
+  return key;
 }
 
 /** Bytes the prefix takes on the wire: the length octet plus ceil(length / 8) address octets. */
