@@ -80,9 +80,7 @@ try {
     direct.push(await iperf(owner.ipv4, IPERF_NODE_PORT));
   }
   const [webIp] = await lab.createService('latency', { ports: [{ port: 8080 }], endpointNodes: NODES });
-  const [webNodePort] = (
-    (await lab.core.readNamespacedService({ name: 'latency', namespace: 'default' })).spec?.ports ?? []
-  ).map((p) => p.nodePort ?? 0);
+  const [webNodePort] = await lab.nodePorts('latency');
   const webOwner = lab.nodeByName(announcerOrder(webIp!, NODES)[0]!);
   await waitFor(() => lab.curlFromClient(webIp!, 8080), { description: `curl ${webIp}` });
   const curlTimes = async (url: string): Promise<number[]> => {

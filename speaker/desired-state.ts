@@ -138,8 +138,13 @@ export function desiredAnnouncements(input: DesiredStateInput): Announcement[] {
  * route and session stages downstream skip their work too. Announcements come in the Services'
  * order, unsorted: every consumer keys them by address.
  */
+interface AddressState {
+  readonly services: readonly ServiceView[];
+  readonly announcement: Announcement | undefined;
+}
+
 export class IncrementalDesiredState {
-  private previous = new Map<string, { services: readonly ServiceView[]; announcement?: Announcement }>();
+  private previous = new Map<string, AddressState>();
   private context: Omit<DesiredStateInput, 'services'> | undefined;
 
   compute(input: DesiredStateInput): Announcement[] {
@@ -147,14 +152,14 @@ export class IncrementalDesiredState {
     const sameContext =
       this.context?.pools === pools && this.context.nodes === nodes && this.context.alive === alive;
     this.context = { pools, nodes, alive };
-    const current = new Map<string, { services: readonly ServiceView[]; announcement?: Announcement }>();
+    const current = new Map<string, AddressState>();
     const announcements: Announcement[] = [];
     for (const [ipText, users] of usersByAddress(input.services)) {
       const before = sameContext ? this.previous.get(ipText) : undefined;
       const entry =
         before && sameViews(before.services, users.services)
           ? before
-          : { services: users.services, ...optional(announcementFor(ipText, users, input)) };
+          : { services: users.services, announcement: announcementFor(ipText, users, input) };
       current.set(ipText, entry);
       if (entry.announcement) announcements.push(entry.announcement);
     }
@@ -162,8 +167,6 @@ export class IncrementalDesiredState {
     return announcements;
   }
 }
-
-const optional = (announcement: Announcement | undefined) => (announcement ? { announcement } : {});
 
 function sameViews(a: readonly ServiceView[], b: readonly ServiceView[]): boolean {
   return a.length === b.length && a.every((view, index) => view === b[index]);

@@ -189,11 +189,10 @@ export class Speaker {
       peersForNode(this.config.current?.peers ?? [], myLabels),
       this.routes.compute(advertised, pools, nodeName),
     );
-    this.options.proxy?.setTargets(
-      proxyTargets([...mine, ...advertised], new Map(services.map((view) => [view.key, view]))),
-    );
-    this.metrics.announced([...mine, ...advertised]);
-    this.recordAssignments([...mine, ...advertised]);
+    const served = [...mine, ...advertised];
+    this.options.proxy?.setTargets(proxyTargets(served, new Map(services.map((view) => [view.key, view]))));
+    this.metrics.announced(served);
+    this.recordAssignments(served);
   }
 
   /** The same map while the nodes look the same, so the desired state can reuse its work. */

@@ -13,7 +13,7 @@
  */
 import type net from 'node:net';
 import type { Logger } from '../../shared/log.ts';
-import { formatIp, parseIp, type Family, type IpAddress } from '../../shared/ip/address.ts';
+import { parseIp, type Family, type IpAddress } from '../../shared/ip/address.ts';
 import {
   BgpFsm,
   type BgpFsmOptions,
@@ -30,7 +30,7 @@ import {
 import { connectBgpTcp, type BgpConnectError, type BgpTcpOptions, BGP_PORT } from './tcp-connect.ts';
 import { BgpWireError } from './wire/errors.ts';
 import { decodeMessage, encodeMessage } from './wire/message.ts';
-import { endOfRib, packUpdates, type PathAttributes, type Route } from './wire/packing.ts';
+import { attributesKey, endOfRib, packUpdates, type PathAttributes, type Route } from './wire/packing.ts';
 import { formatPrefix, prefixKey, type Prefix } from './wire/prefix.ts';
 import type { SessionOptions as WireOptions } from './wire/session-options.ts';
 import { MessageReader } from './wire/stream.ts';
@@ -348,15 +348,13 @@ export class BgpSession {
       closed: new Promise((resolve) => socket.once('close', () => resolve())),
     };
     this.connection = connection;
+    let local: IpAddress | undefined;
     try {
-      this.localAddress = socket.localAddress ? parseIp(unmapped(socket.localAddress)) : undefined;
-      this.resolved = new WeakMap();
-      this.resolvedAttributes = new WeakMap();
+      local = socket.localAddress ? parseIp(unmapped(socket.localAddress)) : undefined;
     } catch {
-      this.localAddress = undefined;
-      this.resolved = new WeakMap();
-      this.resolvedAttributes = new WeakMap();
+      local = undefined;
     }
+    this.useLocalAddress(local);
     socket.on('data', (chunk: Buffer) => {
       if (!connection.closing) this.receive(connection, chunk);
     });
@@ -473,9 +471,7 @@ export class BgpSession {
     });
     // The whole table, then End-of-RIB per family.
     const { announce } = this.changes();
-    const unresolvable = [...this.wanted.values()].filter(
-      (route) => negotiated.families.includes(route.prefix.family) && !this.resolve(route),
-    );
+    const unresolvable = this.unresolvable();
     if (unresolvable.length > 0) {
       this.log.warn('routes without a next hop of their family are not announced', {
         prefixes: unresolvable.slice(0, 10).map((route) => formatPrefix(route.prefix)),
@@ -491,8 +487,7 @@ export class BgpSession {
   private onDown(reason: DownReason): void {
     this.negotiated = undefined;
     this.advertised.clear();
-    this.localAddress = undefined;
-    this.resolved = new WeakMap();
+    this.useLocalAddress(undefined);
     const fields = {
       reason: reason.message,
       ...(reason.retryInMs !== undefined ? { retryInMs: reason.retryInMs } : {}),
@@ -591,10 +586,22 @@ export class BgpSession {
   private pendingCount(): number {
     if (this.fsm.state !== 'Established') return this.wanted.size;
     const { announce, withdraw } = this.changes();
-    const unresolvable = [...this.wanted.values()].filter(
-      (route) => this.negotiated?.families.includes(route.prefix.family) && !this.resolve(route),
-    ).length;
-    return announce.length + withdraw.length + unresolvable;
+    return announce.length + withdraw.length + this.unresolvable().length;
+  }
+
+  /** Wanted routes of a negotiated family that have no next hop to be sent with. */
+  private unresolvable(): SessionRoute[] {
+    const families = this.negotiated?.families ?? [];
+    return [...this.wanted.values()].filter(
+      (route) => families.includes(route.prefix.family) && !this.resolvedWithKey(route),
+    );
+  }
+
+  /** The next hop of routes without one depends on it: their resolutions go with it. */
+  private useLocalAddress(address: IpAddress | undefined): void {
+    this.localAddress = address;
+    this.resolved = new WeakMap();
+    this.resolvedAttributes = new WeakMap();
   }
 
   private wireOptions(): WireOptions {
@@ -605,19 +612,4 @@ export class BgpSession {
 /** `::ffff:10.0.0.1` (an IPv4 peer reached through an IPv6 socket) as plain IPv4. */
 function unmapped(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
-}
-
-/** Equal for equal attribute sets, whatever the objects' key order. */
-function attributesKey(attributes: PathAttributes): string {
-  const ip = (address: IpAddress | undefined): string | null =>
-    address === undefined ? null : formatIp(address);
-  return JSON.stringify([
-    attributes.origin,
-    attributes.asPath,
-    ip(attributes.nextHop),
-    ip(attributes.linkLocalNextHop),
-    attributes.localPref ?? null,
-    [...attributes.communities].sort((a, b) => a - b),
-    attributes.largeCommunities.map((c) => [c.globalAdmin, c.localData1, c.localData2]),
-  ]);
 }

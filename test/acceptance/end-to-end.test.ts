@@ -8,7 +8,6 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { announcerOrder } from '../../speaker/layer2/election.ts';
-import { PROXY_TABLE } from '../../speaker/proxy/ruleset.ts';
 import { useApiServer } from '../harness/apiserver.ts';
 import { waitFor } from '../harness/wait.ts';
 import { BOTH_MODES_CONFIG, BOTH_MODES_ROUTER, ClusterLab, type BackendAnswer } from '../lab/cluster-lab.ts';
@@ -17,20 +16,12 @@ const ALL = ['node1', 'node2', 'node3'];
 const BGP_POOL = { 'metallb.universe.tf/address-pool': 'bgp' };
 let lab: ClusterLab;
 
-const nodePortsOf = async (name: string): Promise<number[]> =>
-  ((await lab.core.readNamespacedService({ name, namespace: 'default' })).spec?.ports ?? []).map(
-    (port) => port.nodePort ?? 0,
-  );
-
 /** Answers to `count` new connections, in order (undefined where nothing answered). */
 async function answers(ip: string, port: number, count: number): Promise<(BackendAnswer | undefined)[]> {
   const all: (BackendAnswer | undefined)[] = [];
   for (let i = 0; i < count; i++) all.push(await lab.curlFromClient(ip, port));
   return all;
 }
-
-const hasProxyTable = (node: string): boolean =>
-  lab.network.exec(lab.nodeByName(node).ns, 'nft', ['list', 'tables']).includes(PROXY_TABLE);
 
 describe('end to end through the node proxy', { concurrency: false }, () => {
   const api = useApiServer();
@@ -49,7 +40,7 @@ describe('end to end through the node proxy', { concurrency: false }, () => {
   it('layer 2: the owner node answers EXTERNAL-IP:8080, and after kill -9 the next one does', async (t: TestContext) => {
     const [ip] = await lab.createService('web', { ports: [{ port: 8080 }], endpointNodes: ALL });
     const [owner, successor] = announcerOrder(ip!, ALL);
-    const [nodePort] = await nodePortsOf('web');
+    const [nodePort] = await lab.nodePorts('web');
     const first = await waitFor(() => lab.curlFromClient(ip!, 8080), { description: `curl ${ip}:8080` });
     assert.deepEqual(first, { node: owner, nodePort, protocol: 'TCP' });
     assert.equal(lab.clientNeighbour(ip!), owner, 'the client reached it through the owner it resolved');
@@ -104,7 +95,7 @@ describe('end to end through the node proxy', { concurrency: false }, () => {
 
     // node3 leaves gracefully: Cease, the router drops its path, its proxy table goes.
     await lab.speakers.get('node3')!.daemon.stop();
-    assert.equal(hasProxyTable('node3'), false, 'a stopped speaker removes its table');
+    assert.equal(lab.hasProxyTable('node3'), false, 'a stopped speaker removes its table');
     await waitFor(
       async () => {
         const route = await lab.router.vtyshJson<{ paths?: unknown[] }>(
@@ -142,12 +133,12 @@ describe('end to end through the node proxy', { concurrency: false }, () => {
       ports: [{ port: 53, protocol: 'UDP' }],
       endpointNodes: ALL,
     });
-    const [udpNodePort] = await nodePortsOf('dns');
+    const [udpNodePort] = await lab.nodePorts('dns');
     const udp = await waitFor(() => lab.udpFromClient(udpIp!, 53), { description: `UDP ${udpIp}:53` });
     assert.deepEqual(udp, { node: announcerOrder(udpIp!, ALL)[0], nodePort: udpNodePort, protocol: 'UDP' });
 
     const [ip] = await lab.createService('two', { ports: [{ port: 80 }, { port: 443 }], endpointNodes: ALL });
-    const nodePorts = await nodePortsOf('two');
+    const nodePorts = await lab.nodePorts('two');
     const owner = announcerOrder(ip!, ALL)[0];
     for (const [index, port] of [80, 443].entries()) {
       const answer = await waitFor(() => lab.curlFromClient(ip!, port), {
@@ -163,25 +154,15 @@ describe('end to end through the node proxy', { concurrency: false }, () => {
     const [ip] = await lab.createService('brief', { ports: [{ port: 8080 }], endpointNodes: ALL });
     const owner = announcerOrder(ip!, ALL)[0]!;
     await waitFor(() => lab.curlFromClient(ip!, 8080), { description: `curl ${ip}` });
-    const ruleset = lab.network.exec(lab.nodeByName(owner).ns, 'nft', ['list', 'table', 'inet', PROXY_TABLE]);
+    const ruleset = lab.proxyRules(owner);
     assert.ok(ruleset.includes(ip!), `the owner's table forwards ${ip}:\n${ruleset}`);
     for (const other of ALL.filter((n) => n !== owner)) {
-      const theirs = lab.network.exec(lab.nodeByName(other).ns, 'nft', [
-        'list',
-        'table',
-        'inet',
-        PROXY_TABLE,
-      ]);
-      assert.ok(!theirs.includes(ip!), `${other} does not serve ${ip}`);
+      assert.ok(!lab.proxyRules(other).includes(ip!), `${other} does not serve ${ip}`);
     }
     await lab.core.deleteNamespacedService({ name: 'brief', namespace: 'default' });
-    await waitFor(
-      () =>
-        !lab.network
-          .exec(lab.nodeByName(owner).ns, 'nft', ['list', 'table', 'inet', PROXY_TABLE])
-          .includes(ip!),
-      { description: `${owner} to stop forwarding ${ip}` },
-    );
+    await waitFor(() => !lab.proxyRules(owner).includes(ip!), {
+      description: `${owner} to stop forwarding ${ip}`,
+    });
     assert.equal(await lab.curlFromClient(ip!, 8080, 0.5), undefined);
   });
 });

@@ -15,6 +15,7 @@ import { startController, type ControllerProcess } from '../harness/controller-p
 import { startDaemon, type Daemon } from '../harness/daemon.ts';
 import { startSpeaker, type SpeakerProcess } from '../harness/speaker-process.ts';
 import { waitFor } from '../harness/wait.ts';
+import { PROXY_TABLE } from '../../speaker/proxy/ruleset.ts';
 import { startApiRelay, type ApiRelay } from './api-relay.ts';
 import { startBird, type BirdRouter } from './bird.ts';
 import { listeningRouterConfig, startFrr, type FrrRouter } from './frr.ts';
@@ -273,6 +274,22 @@ export class ClusterLab {
       },
       { description: `${name} to get an address`, intervalMs: 20 },
     );
+  }
+
+  /** The NodePorts a Service got, in the order of its ports. */
+  async nodePorts(name: string, namespace = 'default'): Promise<number[]> {
+    const service = await this.core.readNamespacedService({ name, namespace });
+    return (service.spec?.ports ?? []).map((port) => port.nodePort ?? 0);
+  }
+
+  /** Whether the node proxy's table exists on a node. */
+  hasProxyTable(node: string): boolean {
+    return this.network.exec(this.nodeByName(node).ns, 'nft', ['list', 'tables']).includes(PROXY_TABLE);
+  }
+
+  /** The node proxy's table on a node, as `nft list` prints it (nft fails when there is none). */
+  proxyRules(node: string): string {
+    return this.network.exec(this.nodeByName(node).ns, 'nft', ['list', 'table', 'inet', PROXY_TABLE]);
   }
 
   private takeNodePort(): number {

@@ -243,8 +243,11 @@ function uniqueSorted(prefixes: readonly Prefix[]): Prefix[] {
   return sorted.filter((prefix, index) => index === 0 || !samePrefix(prefix, sorted[index - 1]!));
 }
 
-/** A string equal for equal attribute sets, whatever the objects' key order. */
-function attributesKey(attributes: PathAttributes): string {
+/**
+ * A string equal for equal attribute sets, whatever the objects' key order or the order of their
+ * communities (a set, RFC 1997). Packing groups routes by it; sessions compare what a peer has with it.
+ */
+export function attributesKey(attributes: PathAttributes): string {
   const ip = (address: IpAddress | undefined): string | null =>
     address === undefined ? null : `${address.family}:${address.value.toString(16)}`;
   return JSON.stringify([
@@ -253,7 +256,7 @@ function attributesKey(attributes: PathAttributes): string {
     ip(attributes.nextHop),
     ip(attributes.linkLocalNextHop),
     attributes.localPref ?? null,
-    attributes.communities,
+    [...attributes.communities].sort((a, b) => a - b),
     attributes.largeCommunities.map((c) => [c.globalAdmin, c.localData1, c.localData2]),
   ]);
 }
